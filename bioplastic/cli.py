@@ -1,0 +1,195 @@
+"""The ``bioplastic`` command line.
+
+Examples
+--------
+::
+
+    bioplastic train diehl-cook --neurons 400 --train-samples 60000 \\
+        --device cpp_standalone --out runs/dc400
+    bioplastic evaluate --out runs/dc400
+    bioplastic plot --out runs/dc400
+    bioplastic info
+    bioplastic validate my_edited_model.py
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+from . import __version__
+from .checkpoint import CheckpointError
+from .datasets import DATASETS, DatasetError
+from .modelfile import ModelFileError
+from .simulation import DEVICES
+
+MODEL_NAMES = ("diehl-cook",)
+
+
+def _overrides(items):
+    overrides = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set expects NAME=VALUE (e.g. tau_theta=2e7*ms), got '{item}'")
+        name, value = item.split("=", 1)
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train a model, then assign labels and test it",
+                       description="Train a model (resumes if --out holds a checkpoint).")
+    p.add_argument("model", choices=MODEL_NAMES)
+    p.add_argument("--neurons", type=int, default=100, help="excitatory layer size")
+    p.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    p.add_argument("--train-samples", type=int, default=60000,
+                   help="training images per epoch (first N of the training set)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--assign-samples", type=int, default=10000,
+                   help="training images used to assign labels to neurons")
+    p.add_argument("--test-samples", type=int, default=10000,
+                   help="test images to score (first N of the test set)")
+    p.add_argument("--device", default="cpp_standalone", choices=DEVICES)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--chunk-slots", type=int, default=500,
+                   help="presentations simulated per Brian2 run (checkpoint interval)")
+    p.add_argument("--curve-window", type=int, default=10000,
+                   help="training samples per point of the accuracy curve")
+    p.add_argument("--vote", default="all", choices=["all", "proportion"])
+    p.add_argument("--model-file", default=None, help="an edited copy of the model file")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a model-file parameter, e.g. --set tau_theta=2e7*ms")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the IDX files (default: $BIOPLASTIC_DATA or the cache)")
+    p.add_argument("--out", required=True, help="run folder (checkpoint and results)")
+    p.add_argument("--no-eval", action="store_true", help="stop after training")
+
+
+def _cmd_train(args):
+    from .training import Run, RunConfig
+    config = RunConfig(model=args.model, n_neurons=args.neurons, dataset=args.dataset,
+                       train_samples=args.train_samples, epochs=args.epochs,
+                       assign_samples=args.assign_samples, test_samples=args.test_samples,
+                       device=args.device, seed=args.seed, chunk_slots=args.chunk_slots,
+                       curve_window=args.curve_window, vote=args.vote,
+                       model_file=args.model_file, overrides=_overrides(args.set),
+                       data_dir=args.data_dir)
+    run = Run(config, args.out, progress=not args.quiet)
+    results = run.run(phases=("train",) if args.no_eval else ("train", "assign", "test"))
+    if results is None:
+        print(f"trained; checkpoint in {run.checkpoint_path}")
+    else:
+        _print_results(results)
+    return 0
+
+
+def _print_results(results):
+    print(f"test accuracy: {100 * results['accuracy_all']:.2f}% (all-activity vote), "
+          f"{100 * results['accuracy_proportion']:.2f}% (proportion vote)")
+    for phase, info in results["phases"].items():
+        if info["samples"]:
+            print(f"  {phase:>6}: {info['samples']} samples, {info['seconds']:.1f} s, "
+                  f"{info['samples_per_second']:.1f} samples/s")
+
+
+def _cmd_evaluate(args):
+    from .training import Run, config_from_checkpoint
+    config = config_from_checkpoint(args.out)
+    if args.device:
+        config.device = args.device
+    if args.data_dir:
+        config.data_dir = args.data_dir
+    results = Run(config, args.out, progress=not args.quiet).run()
+    _print_results(results)
+    if args.json:
+        print(json.dumps({k: results[k] for k in ("accuracy_all", "accuracy_proportion")}))
+    return 0
+
+
+def _cmd_plot(args):
+    from .plotting import plot_run
+    for path in plot_run(args.out, args.figures):
+        print(path)
+    return 0
+
+
+def _cmd_info(args):
+    import platform
+    import brian2
+    import numpy
+    from .diehl_cook import MODEL_FILE
+    from .modelfile import find_model_file, models_directory
+    print(f"bioplastic {__version__}")
+    print(f"python {platform.python_version()}, brian2 {brian2.__version__}, "
+          f"numpy {numpy.__version__}")
+    print("devices:")
+    from .simulation import device_report
+    for name, status in device_report():
+        print(f"  {name:<15} {status}")
+    print(f"model files: {models_directory()}")
+    if args.model:
+        from .diehl_cook import load_model
+        model = load_model(args.model_file or find_model_file(MODEL_FILE))
+        print(f"\n{model.path}\n")
+        print(model.header.split("\n\n")[0])
+        print("\nparameters:")
+        for name, value in model.parameters.items():
+            shown = model.sources.get(name, str(value))
+            print(f"  {name:<20} {shown:<16} {model.comments.get(name, '')}")
+    else:
+        print(f"  diehl-cook: {MODEL_FILE}   (bioplastic info --model diehl-cook)")
+    return 0
+
+
+def _cmd_validate(args):
+    from .diehl_cook import load_model
+    model = load_model(args.file)
+    print(f"{model.path}: valid {model.spec.model_name} model file "
+          f"({len(model.parameters)} parameters)")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="bioplastic", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"bioplastic {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    p = sub.add_parser("evaluate", help="assign labels and test a trained run")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--device", choices=DEVICES, default=None)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--json", action="store_true", help="also print accuracies as JSON")
+    p = sub.add_parser("plot", help="write the figures of a run as PNG")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--figures", default=None, help="figure folder (default OUT/figures)")
+    p = sub.add_parser("info", help="versions, devices and models")
+    p.add_argument("--model", choices=MODEL_NAMES, default=None,
+                   help="print this model's parameters")
+    p.add_argument("--model-file", default=None)
+    p = sub.add_parser("validate", help="check an (edited) model file")
+    p.add_argument("file")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    handlers = {"train": _cmd_train, "evaluate": _cmd_evaluate, "plot": _cmd_plot,
+                "info": _cmd_info, "validate": _cmd_validate}
+    try:
+        return handlers[args.command](args)
+    except (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError) as exc:
+        print(f"bioplastic {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume from the last checkpoint",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Label assignment, voting and accuracy (Diehl & Cook 2015 readout).
+
+Each neuron is assigned the class for which its mean response was highest; a
+sample's prediction is the class whose neurons respond most. Two votes:
+
+* ``'all'`` (Diehl & Cook): mean spike count of the neurons assigned to each class;
+* ``'proportion'``: every neuron votes for every class with its spike count weighted
+  by the fraction of its class-averaged response that class receives.
+"""
+
+import numpy as np
+
+__all__ = ["assign_labels", "predict", "accuracy", "confusion_matrix", "VOTES"]
+
+VOTES = ("all", "proportion")
+
+
+def assign_labels(counts, labels, n_classes=10):
+    """Assign each neuron the class it responded to most.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (samples, neurons)
+        Spike counts per sample.
+    labels : ndarray, shape (samples,)
+    n_classes : int
+
+    Returns
+    -------
+    assignments : ndarray of int, shape (neurons,)
+        Class of each neuron; -1 for neurons that never fired.
+    class_rates : ndarray, shape (neurons, classes)
+        Mean response of each neuron to each class (used by proportion voting).
+    """
+    counts = np.asarray(counts, dtype=float)
+    labels = np.asarray(labels)
+    if counts.shape[0] != labels.shape[0]:
+        raise ValueError(f"{counts.shape[0]} count rows but {labels.shape[0]} labels")
+    class_rates = np.zeros((counts.shape[1], n_classes))
+    for label in range(n_classes):
+        members = labels == label
+        if members.any():
+            class_rates[:, label] = counts[members].mean(axis=0)
+    assignments = np.argmax(class_rates, axis=1)
+    assignments[class_rates.max(axis=1) <= 0] = -1
+    return assignments, class_rates
+
+
+def predict(counts, assignments, class_rates=None, vote="all"):
+    """Predicted class of each sample (and the per-class scores).
+
+    Returns
+    -------
+    predictions : ndarray of int, shape (samples,)
+    scores : ndarray, shape (samples, classes)
+    """
+    counts = np.asarray(counts, dtype=float)
+    n_classes = class_rates.shape[1] if class_rates is not None else int(assignments.max()) + 1
+    if vote == "all":
+        scores = np.zeros((counts.shape[0], n_classes))
+        for label in range(n_classes):
+            members = assignments == label
+            if members.any():
+                scores[:, label] = counts[:, members].mean(axis=1)
+    elif vote == "proportion":
+        if class_rates is None:
+            raise ValueError("proportion voting needs class_rates from assign_labels")
+        totals = class_rates.sum(axis=1, keepdims=True)
+        proportions = np.divide(class_rates, totals, out=np.zeros_like(class_rates),
+                                where=totals > 0)
+        scores = counts @ proportions
+    else:
+        raise ValueError(f"unknown vote '{vote}': expected one of {', '.join(VOTES)}")
+    return np.argmax(scores, axis=1), scores
+
+
+def accuracy(predictions, labels):
+    """Fraction of correct predictions."""
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    return float(np.mean(predictions == labels)) if len(labels) else float("nan")
+
+
+def confusion_matrix(predictions, labels, n_classes=10):
+    """Counts, rows = true class, columns = predicted class."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix

@@ -1,0 +1,389 @@
+"""Training and evaluation loops with atomic checkpoints and resume.
+
+A run lives in one output folder. It goes through three phases, each a sequence of
+chunks (one Brian2 run each):
+
+``train``   plastic network on the training images (``epochs`` x ``train_samples``);
+``assign``  frozen network on ``assign_samples`` training images: label assignment;
+``test``    frozen network on ``test_samples`` test images: accuracy.
+
+After every chunk the whole state (weights, thresholds, spike counts so far, the
+position in the phase and a repetition carried over to the next chunk) is written to
+``checkpoint.npz`` atomically. Starting the same command again continues from there;
+nothing already simulated is lost or repeated. Each chunk's random seed is derived
+from ``(seed, phase, chunk index)``, so a resumed run equals an uninterrupted one on
+the same device.
+"""
+
+import json
+import logging
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from . import evaluation
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .datasets import load_dataset
+
+logger = logging.getLogger(__name__)
+
+PHASES = ("train", "assign", "test")
+CHECKPOINT = "checkpoint.npz"
+RESULTS = "results.json"
+
+try:  # progress bars are a convenience, not a requirement
+    from tqdm.auto import tqdm
+except ImportError:  # pragma: no cover
+    tqdm = None
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run (stored in its checkpoint).
+
+    Parameters
+    ----------
+    model : str
+        Model name (``'diehl-cook'``).
+    n_neurons : int
+        Excitatory layer size.
+    dataset : {'mnist', 'fashion-mnist'}
+    train_samples : int
+        Training images per epoch (the first ones of the training set).
+    epochs : int
+    assign_samples : int
+        Training images shown to the frozen network for label assignment.
+    test_samples : int
+        Test images (the first ones of the test set).
+    device : {'runtime', 'cpp_standalone'}
+    seed : int
+        Seeds the initial weights and every chunk's random numbers.
+    chunk_slots : int
+        Presentations per Brian2 run.
+    curve_window : int
+        Training samples per point of the accuracy-vs-samples curve.
+    vote : {'all', 'proportion'}
+        Voting used for the headline accuracy (both are reported).
+    model_file : str or None
+        Path of an edited model file (default: the shipped one).
+    overrides : dict
+        ``{parameter: 'value with units'}`` applied on top of the model file.
+    data_dir : str or None
+        Where the data files are (see :mod:`bioplastic.datasets`).
+    """
+
+    model: str = "diehl-cook"
+    n_neurons: int = 100
+    dataset: str = "mnist"
+    train_samples: int = 60000
+    epochs: int = 1
+    assign_samples: int = 10000
+    test_samples: int = 10000
+    device: str = "cpp_standalone"
+    seed: int = 1
+    chunk_slots: int = 500
+    curve_window: int = 10000
+    vote: str = "all"
+    model_file: str = None
+    overrides: dict = field(default_factory=dict)
+    data_dir: str = None
+
+    # fields that may differ between the original command and a resumed one
+    _RESUMABLE = ("device", "data_dir", "chunk_slots")
+
+    def validate(self):
+        """Raise ValueError naming the first bad field."""
+        from .datasets import DATASETS
+        from .simulation import check_device
+        positive = ("n_neurons", "train_samples", "epochs", "chunk_slots", "curve_window")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("assign_samples", "test_samples"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got '{self.dataset}'")
+        if self.vote not in evaluation.VOTES:
+            raise ValueError(f"vote must be one of {', '.join(evaluation.VOTES)}, got '{self.vote}'")
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model '{self.model}': expected one of {', '.join(MODELS)}")
+        check_device(self.device)
+        limits = {"train_samples": 60000, "assign_samples": 60000, "test_samples": 10000}
+        for name, limit in limits.items():
+            if int(getattr(self, name)) > limit:
+                raise ValueError(f"{name} = {getattr(self, name)} exceeds the {limit} images "
+                                 f"of the {self.dataset} split")
+        return self
+
+    def to_dict(self):
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _diehl_cook():
+    from . import diehl_cook
+    return diehl_cook
+
+
+MODELS = {"diehl-cook": _diehl_cook}
+
+
+def machine_info():
+    """A short description of this machine and the software versions."""
+    import brian2
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "brian2": brian2.__version__,
+            "numpy": np.__version__}
+
+
+def _chunk_seed(seed, phase, chunk):
+    return int(np.random.SeedSequence([int(seed), PHASES.index(phase), int(chunk)])
+               .generate_state(1)[0])
+
+
+class Run:
+    """One training/evaluation run in an output folder (resumable).
+
+    Parameters
+    ----------
+    config : RunConfig
+    out_dir : str or Path
+    progress : bool
+        Show progress bars (tqdm) on stderr.
+    """
+
+    def __init__(self, config, out_dir, progress=True):
+        self.config = config.validate()
+        self.out_dir = Path(out_dir)
+        self.progress = progress and tqdm is not None
+        self.module = MODELS[config.model]()
+        self.model = self.module.load_model(config.model_file, config.overrides)
+        self.arrays, self.meta = {}, {}
+        self._datasets = {}
+        self._load_or_start()
+
+    # ----------------------------------------------------------- checkpointing
+    @property
+    def checkpoint_path(self):
+        return self.out_dir / CHECKPOINT
+
+    def _load_or_start(self):
+        if self.checkpoint_path.exists():
+            self.arrays, self.meta = load_checkpoint(self.checkpoint_path)
+            stored = self.meta["config"]
+            for name, value in self.config.to_dict().items():
+                if name in RunConfig._RESUMABLE:
+                    continue
+                if stored.get(name) != value:
+                    raise CheckpointError(
+                        f"{self.checkpoint_path}: it was made with {name}={stored.get(name)!r},"
+                        f" this command asks for {name}={value!r}; use another --out folder "
+                        "or the same settings to resume")
+            if self.meta["model_values"] != self.model.fingerprint():
+                changed = sorted(k for k, v in self.model.fingerprint().items()
+                                 if self.meta["model_values"].get(k) != v)
+                raise CheckpointError(
+                    f"{self.checkpoint_path}: the model file changed since this run started "
+                    f"(fields {', '.join(changed)}); use another --out folder")
+            logger.info("resuming from %s", self.checkpoint_path)
+            return
+        rng = np.random.default_rng(self.config.seed)
+        self.arrays = dict(self.module.initial_state(self.model, self.config.n_neurons, rng))
+        self.meta = {
+            "config": self.config.to_dict(),
+            "model_file": str(self.model.path),
+            "model_header": self.model.header,
+            "model_values": self.model.fingerprint(),
+            "progress": {phase: {"position": 0, "retries": 0, "chunk": 0, "done": False,
+                                 "seconds": 0.0, "slots": 0}
+                         for phase in PHASES},
+            "curve": [],
+            "compile_seconds": {},
+            "machine": machine_info(),
+        }
+        self._save()
+
+    def _save(self):
+        save_checkpoint(self.checkpoint_path, self.arrays, self.meta)
+
+    # ----------------------------------------------------------------- data
+    def _data(self, split):
+        if split not in self._datasets:
+            self._datasets[split] = load_dataset(self.config.dataset, split,
+                                                 self.config.data_dir)
+        return self._datasets[split]
+
+    def _phase_data(self, phase):
+        cfg = self.config
+        if phase == "train":
+            data = self._data("train")
+            n = cfg.train_samples
+            index = np.arange(n * cfg.epochs) % n
+        elif phase == "assign":
+            data = self._data("train")
+            index = np.arange(cfg.assign_samples)
+        else:
+            data = self._data("test")
+            index = np.arange(cfg.test_samples)
+        return data, index
+
+    # -------------------------------------------------------------- running
+    def run(self, phases=PHASES):
+        """Run (or finish) the given phases, then write ``results.json``."""
+        for phase in phases:
+            if not self.meta["progress"][phase]["done"]:
+                self._run_phase(phase)
+        if all(self.meta["progress"][p]["done"] for p in PHASES):
+            return self.finish()
+        return None
+
+    def _network(self, mode):
+        cfg = self.config
+        network = self.module.Network(self.model, cfg.n_neurons, mode, cfg.device,
+                                      chunk_slots=cfg.chunk_slots)
+        self.meta["compile_seconds"][mode] = network.compile_seconds
+        message = (f"Brian2 {cfg.device}: {mode} network with {cfg.n_neurons} neurons "
+                   f"built/compiled in {network.compile_seconds:.1f} s")
+        logger.info(message)
+        if self.progress:
+            print(message, file=sys.stderr)
+        return network
+
+    def _run_phase(self, phase):
+        cfg = self.config
+        progress = self.meta["progress"][phase]
+        data, index = self._phase_data(phase)
+        total = len(index)
+        if total == 0:
+            progress["done"] = True
+            self._save()
+            return
+        network = self._network("train" if phase == "train" else "test")
+        state = {"weights": self.arrays["weights"], "theta": self.arrays["theta"]}
+        bar = tqdm(total=total, initial=progress["position"], unit="sample",
+                   desc=f"{phase} ({cfg.device})", file=sys.stderr) if self.progress else None
+        try:
+            while progress["position"] < total:
+                start = progress["position"]
+                rows = index[start: start + network.chunk_slots]
+                images = data.images[rows].reshape(len(rows), -1) / 255.0
+                tic = time.perf_counter()
+                result = network.run_chunk(state, images, progress["retries"],
+                                           _chunk_seed(cfg.seed, phase, progress["chunk"]))
+                elapsed = time.perf_counter() - tic
+                done = min(result.completed_rows, len(rows))
+                labels = data.labels[rows[:done]]
+                if done < result.completed_rows:  # blank padding rows at the very end
+                    result.next_retries = 0
+                self._record(phase, result.final_counts[:done], labels, start)
+                if phase == "train":
+                    self.arrays["weights"], self.arrays["theta"] = state["weights"], state["theta"]
+                progress["position"] = start + done
+                progress["retries"] = result.next_retries if start + done < total else 0
+                progress["chunk"] += 1
+                progress["seconds"] += elapsed
+                progress["slots"] += len(result.rows)
+                if progress["position"] >= total:
+                    progress["done"] = True
+                self._save()
+                if bar is not None:
+                    bar.update(done)
+                    bar.set_postfix(samples_per_s=f"{done / elapsed:.1f}")
+        finally:
+            if bar is not None:
+                bar.close()
+            network.close()
+        logger.info("%s phase finished: %d samples in %.1f s", phase, total,
+                    progress["seconds"])
+
+    def _record(self, phase, counts, labels, start):
+        counts = counts.astype(np.uint16)
+        if phase == "train":
+            self._update_curve(counts, labels)
+            return
+        key = f"{phase}_counts"
+        previous = self.arrays.get(key, np.zeros((0, counts.shape[1]), np.uint16))
+        self.arrays[key] = np.concatenate([previous, counts])
+        previous_labels = self.arrays.get(f"{phase}_labels", np.zeros(0, np.uint8))
+        self.arrays[f"{phase}_labels"] = np.concatenate([previous_labels, labels])
+
+    def _update_curve(self, counts, labels):
+        """Online accuracy: window k is predicted with assignments from window k-1."""
+        window = self.config.curve_window
+        current = self.arrays.get("window_counts", np.zeros((0, counts.shape[1]), np.uint16))
+        current_labels = self.arrays.get("window_labels", np.zeros(0, np.uint8))
+        current = np.concatenate([current, counts])
+        current_labels = np.concatenate([current_labels, labels])
+        while len(current) >= window:
+            block, block_labels = current[:window], current_labels[:window]
+            seen = self.meta["progress"]["train"]["position"] + len(counts) - (len(current) - window)
+            if "previous_window_counts" in self.arrays:
+                assignments, rates = evaluation.assign_labels(
+                    self.arrays["previous_window_counts"], self.arrays["previous_window_labels"])
+                point = {"samples": int(seen)}
+                for vote in evaluation.VOTES:
+                    predictions, _ = evaluation.predict(block, assignments, rates, vote)
+                    point[vote] = evaluation.accuracy(predictions, block_labels)
+                self.meta["curve"].append(point)
+            self.arrays["previous_window_counts"] = block
+            self.arrays["previous_window_labels"] = block_labels
+            current, current_labels = current[window:], current_labels[window:]
+        self.arrays["window_counts"], self.arrays["window_labels"] = current, current_labels
+
+    # ------------------------------------------------------------- results
+    def finish(self):
+        """Assign labels, score the test set and write ``results.json``."""
+        cfg = self.config
+        results = {"config": cfg.to_dict(), "machine": self.meta["machine"],
+                   "compile_seconds": self.meta["compile_seconds"],
+                   "curve": self.meta["curve"], "phases": {}}
+        for phase in PHASES:
+            progress = self.meta["progress"][phase]
+            samples = progress["position"]
+            results["phases"][phase] = {
+                "samples": samples, "seconds": progress["seconds"],
+                "samples_per_second": samples / progress["seconds"] if progress["seconds"] else None,
+                "ms_per_sample": 1000 * progress["seconds"] / samples if samples else None,
+                "presentations": progress["slots"]}
+        if cfg.assign_samples and cfg.test_samples:
+            assignments, rates = evaluation.assign_labels(self.arrays["assign_counts"],
+                                                          self.arrays["assign_labels"])
+            self.arrays["assignments"], self.arrays["class_rates"] = assignments, rates
+            labels = self.arrays["test_labels"]
+            for vote in evaluation.VOTES:
+                predictions, _ = evaluation.predict(self.arrays["test_counts"], assignments,
+                                                    rates, vote)
+                results[f"accuracy_{vote}"] = evaluation.accuracy(predictions, labels)
+                results[f"confusion_{vote}"] = evaluation.confusion_matrix(
+                    predictions, labels).tolist()
+            results["accuracy"] = results[f"accuracy_{cfg.vote}"]
+            results["silent_neurons"] = int(np.sum(assignments < 0))
+            self._save()
+        path = self.out_dir / RESULTS
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(results, indent=2))
+        tmp.replace(path)
+        return results
+
+
+def config_from_checkpoint(out_dir):
+    """The RunConfig stored in a run folder (to resume or evaluate it)."""
+    _, meta = load_checkpoint(Path(out_dir) / CHECKPOINT)
+    known = {f.name for f in fields(RunConfig)}
+    return RunConfig(**{k: v for k, v in meta["config"].items() if k in known})
+
+
+__all__ = ["RunConfig", "Run", "config_from_checkpoint", "machine_info", "PHASES", "asdict"]

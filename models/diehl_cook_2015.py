@@ -1,0 +1,172 @@
+"""Diehl & Cook (2015): unsupervised learning of digit recognition with STDP.
+
+Reference
+---------
+P. U. Diehl and M. Cook (2015). Unsupervised learning of digit recognition using
+spike-timing-dependent plasticity. Front. Comput. Neurosci. 9:99.
+doi:10.3389/fncom.2015.00099. Original Brian1 code: github.com/peter-u-diehl/stdp-mnist
+
+Network
+-------
+784 Poisson inputs (rate = pixel/255 x max_input_rate) -> N conductance-based LIF
+excitatory neurons (adaptive threshold theta, all-to-all plastic weights w in
+[0, w_max]) -> N inhibitory neurons (one-to-one, weight w_exc_inh) -> back to every
+excitatory neuron except the partner (weight w_inh_exc): soft winner-take-all.
+Each image is shown for presentation_time then rest_time of silence; if the
+excitatory layer fires fewer than min_spikes spikes, the image is shown again with
+the maximum rate raised by rate_boost. Before every presentation the weights into
+each excitatory neuron are rescaled to sum to column_sum_target.
+
+This file is parsed, never executed: only ``name = value`` lines with numbers,
+Brian2 units and earlier names, and string constants, are allowed. Any parameter
+may be changed here or with ``bioplastic train --set name=value``. New parameters
+may be added if an equation below uses them.
+
+Known deviations from the paper / original code
+-----------------------------------------------
+* Input->excitatory delays: the original draws them from U(0, 10 ms); brian2genn
+  needs homogeneous delays, so all synapses use no delay.
+* The original's 5 ms voltage clamp and ~50 ms spike-blocking timer are replaced by
+  the refractory period refractory_e.
+* STDP traces are stored per neuron (pre trace on the inputs, post traces on the
+  excitatory neurons) rather than per synapse. For this all-to-all pairing rule with
+  traces that are set to 1 at each spike, this is mathematically identical and avoids
+  three exponentials per synapse per spike.
+* Membrane potentials and conductances are reset at the start of each presentation
+  (the original only lets them decay during the rest period), so samples do not
+  leak into one another.
+* A sample is shown at most 1 + max_retries times; the original retries without limit.
+* Neurons are integrated with exponential Euler (exact for fixed conductances) rather
+  than forward Euler: when many inhibitory cells fire together, gi reaches thousands
+  and a forward-Euler step of dt/tau_e x gi overshoots, which makes the network
+  fire explosively after about a thousand samples.
+"""
+
+# ---- Presentation protocol -------------------------------------------------------
+dt = 0.5*ms                      # integration time step
+presentation_time = 350*ms       # how long each image is shown
+rest_time = 150*ms               # silence after each image
+max_input_rate = 63.75*Hz        # Poisson rate of a white (255) pixel
+rate_boost = 32*Hz               # added to max_input_rate after a silent presentation
+min_spikes = 5                   # fewer excitatory spikes than this: show the image again
+max_retries = 10                 # give up on an image after this many extra presentations
+
+integration_method = 'exponential_euler'   # Brian2 method for the neuron equations
+
+# ---- Excitatory neurons ----------------------------------------------------------
+v_rest_e = -65*mV                # resting potential
+v_reset_e = -65*mV               # potential after a spike
+v_thresh_e = -52*mV              # threshold before the adaptive part
+theta_offset = 20*mV             # original code's offset: effective threshold v_thresh_e - theta_offset + theta
+E_exc = 0*mV                     # excitatory reversal potential
+E_inh_e = -100*mV                # inhibitory reversal potential of excitatory cells
+tau_e = 100*ms                   # membrane time constant
+refractory_e = 5*ms              # refractory period
+tau_theta = 1e7*ms               # decay time constant of the adaptive threshold
+theta_plus = 0.05*mV             # threshold increase per spike
+theta_init = 20*mV               # initial adaptive threshold (the original's stored theta starts at 20 mV)
+
+# ---- Inhibitory neurons ----------------------------------------------------------
+v_rest_i = -60*mV                # resting potential
+v_reset_i = -45*mV               # potential after a spike
+v_thresh_i = -40*mV              # firing threshold
+E_inh_i = -85*mV                 # inhibitory reversal potential of inhibitory cells
+tau_i = 10*ms                    # membrane time constant
+refractory_i = 2*ms              # refractory period
+
+# ---- Synaptic conductances -------------------------------------------------------
+tau_ge = 1*ms                    # excitatory conductance decay
+tau_gi = 2*ms                    # inhibitory conductance decay
+w_exc_inh = 10.4                 # excitatory -> inhibitory weight (one-to-one)
+w_inh_exc = 17.0                 # inhibitory -> excitatory weight (to all but the partner)
+
+# ---- Plasticity (input -> excitatory) --------------------------------------------
+tau_pre = 20*ms                  # presynaptic trace time constant
+tau_post1 = 20*ms                # postsynaptic trace for depression
+tau_post2 = 40*ms                # postsynaptic trace for potentiation (triplet term)
+nu_pre = 0.0001                  # depression learning rate (at each input spike)
+nu_post = 0.01                   # potentiation learning rate (at each excitatory spike)
+w_max = 1.0                      # upper weight bound
+w_init_max = 0.3                 # initial weights are w_init_max x U[0, 1]
+column_sum_target = 78.0         # weights into each excitatory neuron sum to this
+
+# ---- Equations -------------------------------------------------------------------
+input_eqs = '''
+dpre/dt = -pre / tau_pre : 1                     # presynaptic STDP trace
+'''
+input_reset = '''
+pre = 1
+'''
+
+excitatory_eqs = '''
+dv/dt = ((v_rest_e - v) + ge*(E_exc - v) + gi*(E_inh_e - v)) / tau_e : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+dtheta/dt = -theta / tau_theta : volt
+dpost1/dt = -post1 / tau_post1 : 1               # postsynaptic trace (depression)
+dpost2/dt = -post2 / tau_post2 : 1               # postsynaptic trace (potentiation)
+'''
+excitatory_threshold = 'v > v_thresh_e - theta_offset + theta'
+excitatory_reset = '''
+v = v_reset_e
+theta += theta_plus
+post1 = 1
+post2 = 1
+'''
+# State reset at the start of each presentation (run inside the network).
+excitatory_sample_start = '''
+v = v_rest_e
+ge = 0
+gi = 0
+'''
+
+inhibitory_eqs = '''
+dv/dt = ((v_rest_i - v) + ge*(E_exc - v) + gi*(E_inh_i - v)) / tau_i : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+'''
+inhibitory_threshold = 'v > v_thresh_i'
+inhibitory_reset = '''
+v = v_reset_i
+'''
+inhibitory_sample_start = '''
+v = v_rest_i
+ge = 0
+gi = 0
+'''
+
+# ---- Synapses --------------------------------------------------------------------
+input_synapse_eqs = '''
+w : 1
+'''
+# Depression at each input spike: w -= nu_pre x post1 (post1_post is read before the
+# excitatory reset of the same step sets it to 1).
+input_on_pre = '''
+ge_post += w
+w = clip(w - nu_pre * post1_post, 0, w_max)
+'''
+# Potentiation at each excitatory spike: w += nu_post x pre x post2 (post2 is the value
+# just before this spike, since the reset runs after the synapses).
+input_on_post = '''
+w = clip(w + nu_post * pre_pre * post2_post, 0, w_max)
+'''
+exc_inh_on_pre = '''
+ge_post += w_exc_inh
+'''
+inh_exc_on_pre = '''
+gi_post += w_inh_exc
+'''
+
+# ---- Test-time (frozen) variants: no plasticity, theta constant -----------------
+excitatory_eqs_test = '''
+dv/dt = ((v_rest_e - v) + ge*(E_exc - v) + gi*(E_inh_e - v)) / tau_e : volt (unless refractory)
+dge/dt = -ge / tau_ge : 1
+dgi/dt = -gi / tau_gi : 1
+theta : volt (constant)
+'''
+excitatory_reset_test = '''
+v = v_reset_e
+'''
+input_on_pre_test = '''
+ge_post += w
+'''

@@ -1,0 +1,40 @@
+"""Shared fixtures: the real data folder, a private Brian2 project cache, tiny runs."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("BIOPLASTIC_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """``../shared/data`` (MNIST and Fashion-MNIST as released)."""
+    if not (DATA_DIR / "mnist" / "t10k-labels-idx1-ubyte.gz").exists():
+        pytest.skip(f"real data not found in {DATA_DIR} (set BIOPLASTIC_TEST_DATA)")
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def project_cache(tmp_path_factory):
+    """Compile standalone projects into a folder private to this test session."""
+    cache = tmp_path_factory.mktemp("bioplastic-cache")
+    old = os.environ.get("BIOPLASTIC_CACHE")
+    os.environ["BIOPLASTIC_CACHE"] = str(cache)
+    yield cache
+    if old is None:
+        os.environ.pop("BIOPLASTIC_CACHE", None)
+    else:
+        os.environ["BIOPLASTIC_CACHE"] = old
+
+
+@pytest.fixture(autouse=True)
+def runtime_device_after_test():
+    """Leave Brian2 on the runtime device whatever a test did."""
+    yield
+    from brian2 import device, set_device
+    if device.__class__.__name__ != "RuntimeDevice":
+        device.reinit()
+        set_device("runtime")

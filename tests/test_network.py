@@ -1,0 +1,104 @@
+"""The Diehl & Cook network: normalisation, the repeat rule, device agreement."""
+
+import numpy as np
+import pytest
+
+from bioplastic import diehl_cook
+from bioplastic.diehl_cook import DiehlCookNetwork, initial_state, schedule_from_counts
+
+N = 12
+
+
+@pytest.fixture(scope="module")
+def images(data_dir):
+    from bioplastic.datasets import load_dataset
+    return load_dataset("mnist", "train", data_dir=data_dir, download=False).intensities()[:60]
+
+
+def _run(model, images, device="runtime", slots=6, seed=4, mode="train", state=None):
+    network = DiehlCookNetwork(model, N, mode, device, chunk_slots=slots)
+    try:
+        state = state or initial_state(model, N, np.random.default_rng(seed))
+        result = network.run_chunk(state, images[:slots], 0, seed)
+    finally:
+        network.close()
+    return state, result
+
+
+def test_normalisation_keeps_every_column_sum_at_target(images):
+    frozen_rule = diehl_cook.load_model(overrides={"nu_pre": "0", "nu_post": "0"})
+    state, result = _run(frozen_rule, images, slots=3)
+    assert result.counts.sum() > 0
+    np.testing.assert_allclose(state["weights"].sum(axis=0), 78.0, rtol=1e-12)
+    # with learning on, sums are reset to 78 before every presentation and drift
+    # only by what one presentation learned
+    state, _ = _run(diehl_cook.load_model(), images, slots=3)
+    sums = state["weights"].sum(axis=0)
+    assert np.all(np.abs(sums - 78.0) < 1.0)
+    assert np.any(np.abs(sums - 78.0) > 1e-9)
+
+
+def test_silent_layer_repeats_the_image_with_a_higher_rate(images):
+    silent = diehl_cook.load_model(overrides={"max_input_rate": "0.001*Hz",
+                                              "rate_boost": "0*Hz", "max_retries": "3"})
+    _, result = _run(silent, images, slots=10)
+    assert result.counts.sum() == 0
+    assert result.rows.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+    assert result.retries.tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]
+    assert result.completed_rows == 2 and result.next_retries == 2
+
+
+def test_schedule_replay_matches_rule():
+    protocol = diehl_cook.Protocol(0.0005, 1000, 700, min_spikes=5, max_retries=2)
+    rows, retries, done = schedule_from_counts([9, 1, 4, 7, 0, 0, 0], 1, protocol)
+    assert rows.tolist() == [0, 1, 1, 1, 2, 2, 2]
+    assert retries.tolist() == [1, 0, 1, 2, 0, 1, 2]
+    assert done  # after max_retries the row is given up
+
+
+def test_frozen_test_network_changes_no_weights(images):
+    model = diehl_cook.load_model()
+    state = initial_state(model, N, np.random.default_rng(0))
+    before = state["weights"].copy(), state["theta"].copy()
+    state, result = _run(model, images, slots=3, mode="test", state=state)
+    assert result.counts.sum() > 0
+    assert np.array_equal(state["weights"], before[0])
+    assert np.array_equal(state["theta"], before[1])
+
+
+def test_runtime_and_cpp_standalone_agree_statistically(images):
+    """Same images, weights and seed on both devices. Their random streams differ
+    (numpy vs Brian2's C++ generator), so the agreement is statistical: mean
+    activity per presentation and mean weight change must match within 25%."""
+    model = diehl_cook.load_model()
+    slots = 24
+    results = {}
+    for device in ("runtime", "cpp_standalone"):
+        state = initial_state(model, N, np.random.default_rng(7))
+        start = state["weights"].copy()
+        _, result = _run(model, images, device=device, slots=slots, state=state)
+        results[device] = (result.counts[result.counts.sum(axis=1) > 0].sum(axis=1).mean(),
+                           np.abs(state["weights"] - start).mean(),
+                           state["theta"].mean())
+    (rt_spikes, rt_dw, rt_theta), (sa_spikes, sa_dw, sa_theta) = results.values()
+    assert sa_spikes == pytest.approx(rt_spikes, rel=0.25)
+    assert sa_dw == pytest.approx(rt_dw, rel=0.25)
+    assert sa_theta == pytest.approx(rt_theta, rel=0.01)
+
+
+def test_deterministic_input_gives_identical_spikes_on_both_devices(images):
+    """With binary images and a rate above 1/dt every input spikes at every step of a
+    presentation, so nothing is random: both devices must produce the same spikes
+    (and weights to rounding)."""
+    model = diehl_cook.load_model(overrides={"max_input_rate": "2500*Hz",
+                                             "w_init_max": "0.02"})
+    binary = (images > 0.5).astype(float)
+    outputs = []
+    for device in ("runtime", "cpp_standalone"):
+        state = initial_state(model, N, np.random.default_rng(1))
+        _, result = _run(model, binary, device=device, slots=4, state=state)
+        outputs.append((result.counts, state["weights"], state["theta"]))
+    assert outputs[0][0].sum() > 0
+    np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
+    np.testing.assert_allclose(outputs[0][1], outputs[1][1], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(outputs[0][2], outputs[1][2], rtol=1e-9)

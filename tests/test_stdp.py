@@ -1,0 +1,133 @@
+"""The Diehl & Cook STDP rule from the model file, checked against analytic values.
+
+The rule (traces set to 1 at each spike):
+  input spike at t1:      w -= nu_pre x post1(t1),   post1 = exp(-(t1 - t_post)/tau_post1)
+  excitatory spike at t2: w += nu_post x pre(t2) x post2(t2-),
+                          pre = exp(-(t2 - t_pre)/tau_pre), post2 from the previous post spike
+so a lone pre->post pair does not potentiate (triplet rule); post->pre depresses.
+"""
+
+import numpy as np
+import pytest
+from brian2 import NeuronGroup, Network, Synapses, TimedArray, defaultclock, ms, second
+
+from bioplastic import diehl_cook
+
+W0 = 0.5
+
+
+def _run_pair(model, pre_steps, post_steps, n_steps, event_driven=False, n_pre=1,
+              w0=W0):
+    """Simulate one input->excitatory synapse (or n_pre) with forced spike times."""
+    dt = model["dt"]
+    defaultclock.dt = dt
+    pre_raster = np.zeros((n_steps, n_pre))
+    for neuron, steps in enumerate(pre_steps):
+        pre_raster[np.asarray(steps, dtype=int), neuron] = 1
+    post_raster = np.zeros(n_steps)
+    post_raster[np.asarray(post_steps, dtype=int)] = 1
+    namespace = dict(model.namespace)
+    namespace["pre_raster"] = TimedArray(pre_raster, dt=dt)
+    namespace["post_raster"] = TimedArray(post_raster, dt=dt)
+    pre = NeuronGroup(n_pre, model["input_eqs"], threshold="pre_raster(t, i) > 0.5",
+                      reset=model["input_reset"], method="exact", namespace=namespace)
+    post = NeuronGroup(1, model["excitatory_eqs"], threshold="post_raster(t) > 0.5",
+                       reset=model["excitatory_reset"], method=model["integration_method"],
+                       namespace=namespace)
+    if event_driven:  # the canonical Brian2 STDP.py layout: per-synapse event-driven traces
+        synapses = Synapses(pre, post, """
+            w : 1
+            dpre_s/dt = -pre_s / tau_pre : 1 (event-driven)
+            dpost1_s/dt = -post1_s / tau_post1 : 1 (event-driven)
+            dpost2_s/dt = -post2_s / tau_post2 : 1 (event-driven)
+            """,
+            on_pre="""ge_post += w
+                      pre_s = 1
+                      w = clip(w - nu_pre * post1_s, 0, w_max)""",
+            on_post="""post2_before = post2_s
+                       w = clip(w + nu_post * pre_s * post2_before, 0, w_max)
+                       post1_s = 1
+                       post2_s = 1""", namespace=namespace)
+    else:
+        synapses = Synapses(pre, post, model["input_synapse_eqs"], on_pre=model["input_on_pre"],
+                            on_post=model["input_on_post"], namespace=namespace)
+    synapses.connect()
+    synapses.w = w0
+    Network(pre, post, synapses).run(n_steps * dt, namespace={})
+    return np.array(synapses.w[:])
+
+
+@pytest.fixture(scope="module")
+def model():
+    return diehl_cook.load_model()
+
+
+@pytest.fixture(autouse=True)
+def numpy_target():
+    """Tiny networks: numpy code generation, no compiler in the loop."""
+    from brian2 import prefs
+    old = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = old
+
+
+def _steps(model, time):
+    return int(round(float(time / model["dt"])))
+
+
+def test_post_then_pre_depresses_by_the_post1_trace(model):
+    for gap in (1 * ms, 5 * ms, 20 * ms, 60 * ms):
+        t_post, t_pre = 10 * ms, 10 * ms + gap
+        w = _run_pair(model, [[_steps(model, t_pre)]], [_steps(model, t_post)],
+                      _steps(model, t_pre + 5 * ms))
+        expected = W0 - float(model["nu_pre"]) * np.exp(-float(gap / model["tau_post1"]))
+        assert w[0] == pytest.approx(expected, rel=1e-9, abs=1e-12), gap
+
+
+def test_lone_pre_then_post_pair_does_not_potentiate(model):
+    w = _run_pair(model, [[_steps(model, 10 * ms)]], [_steps(model, 20 * ms)],
+                  _steps(model, 30 * ms))
+    assert w[0] == pytest.approx(W0, abs=1e-15)
+
+
+@pytest.mark.parametrize("delta", [0.5, 2, 5, 10, 20, 40])
+def test_triplet_potentiation_window(model, delta):
+    """post at t0, pre at t1, post at t2 = t1 + delta: both terms of the window."""
+    t0, t1 = 5 * ms, 35 * ms
+    t2 = t1 + delta * ms
+    w = _run_pair(model, [[_steps(model, t1)]], [_steps(model, t0), _steps(model, t2)],
+                  _steps(model, t2 + 5 * ms))
+    depression = float(model["nu_pre"]) * np.exp(-float((t1 - t0) / model["tau_post1"]))
+    potentiation = (float(model["nu_post"]) * np.exp(-float((t2 - t1) / model["tau_pre"]))
+                    * np.exp(-float((t2 - t0) / model["tau_post2"])))
+    assert w[0] == pytest.approx(W0 - depression + potentiation, rel=1e-9)
+    assert potentiation > depression  # net potentiation inside the window
+
+
+def test_weights_are_clipped_to_bounds(model):
+    high = _run_pair(model, [[10]], [0, 12], 30, w0=float(model["w_max"]) - 1e-6)
+    assert high[0] == float(model["w_max"])
+    low = _run_pair(model, [[1]], [0], 10, w0=1e-6)
+    assert low[0] == 0.0
+
+
+def test_per_neuron_traces_equal_event_driven_synaptic_traces(model):
+    """The model's per-neuron clock-driven traces give the same weights as the
+    per-synapse event-driven formulation on random spike trains (no same-step
+    pre/post coincidences, where the two orderings differ by design)."""
+    rng = np.random.default_rng(3)
+    n_steps, n_pre = 4000, 20
+    post_steps = np.flatnonzero(rng.random(n_steps) < 0.02)
+    busy = np.zeros(n_steps, bool)
+    busy[post_steps] = True
+    pre_steps = []
+    for _ in range(n_pre):
+        steps = np.flatnonzero(rng.random(n_steps) < 0.03)
+        pre_steps.append(steps[~busy[steps]])
+    clock_driven = _run_pair(model, pre_steps, post_steps, n_steps, n_pre=n_pre,
+                             w0=0.3)
+    event_driven = _run_pair(model, pre_steps, post_steps, n_steps, event_driven=True,
+                             n_pre=n_pre, w0=0.3)
+    assert np.abs(clock_driven - 0.3).max() > 1e-3  # the rule did something
+    np.testing.assert_allclose(clock_driven, event_driven, rtol=1e-9, atol=1e-12)

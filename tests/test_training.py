@@ -1,0 +1,178 @@
+"""Training end to end: CLI, checkpoints, resume after a kill, edited model files."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from bioplastic.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from bioplastic.cli import main
+from bioplastic.training import Run, RunConfig
+
+TINY = dict(model="diehl-cook", n_neurons=20, train_samples=120, assign_samples=100,
+            test_samples=100, chunk_slots=40, curve_window=40, seed=5)
+
+
+def _config(data_dir, **changes):
+    return RunConfig(**{**TINY, "device": "cpp_standalone", "data_dir": str(data_dir),
+                        **changes})
+
+
+@pytest.fixture(scope="module")
+def reference_run(data_dir, tmp_path_factory):
+    """One uninterrupted tiny run, shared by the tests below."""
+    out = tmp_path_factory.mktemp("reference")
+    results = Run(_config(data_dir), out, progress=False).run()
+    arrays, meta = load_checkpoint(out / "checkpoint.npz")
+    return out, results, arrays, meta
+
+
+def test_tiny_end_to_end_run_learns_above_chance(reference_run):
+    out, results, arrays, meta = reference_run
+    assert results["accuracy_all"] > 0.25 and results["accuracy_proportion"] > 0.25
+    assert np.asarray(results["confusion_all"]).sum() == 100
+    assert results["phases"]["train"]["samples"] == 120
+    assert len(meta["curve"]) == 2  # windows 2 and 3 scored with the previous window
+    assert arrays["assignments"].shape == (20,)
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["accuracy"] == results["accuracy"]
+
+
+def test_interrupted_run_resumes_to_the_identical_result(reference_run, data_dir, tmp_path,
+                                                         monkeypatch):
+    from bioplastic import diehl_cook
+    _, reference, ref_arrays, _ = reference_run
+    calls = {"n": 0}
+    original = diehl_cook.DiehlCookNetwork.run_chunk
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C in the third chunk
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(diehl_cook.DiehlCookNetwork, "run_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        Run(_config(data_dir), tmp_path, progress=False).run()
+    _, meta = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert 0 < meta["progress"]["train"]["position"] < 120
+    monkeypatch.setattr(diehl_cook.DiehlCookNetwork, "run_chunk", original)
+    resumed = Run(_config(data_dir), tmp_path, progress=False).run()
+    arrays, _ = load_checkpoint(tmp_path / "checkpoint.npz")
+    np.testing.assert_array_equal(arrays["weights"], ref_arrays["weights"])
+    np.testing.assert_array_equal(arrays["test_counts"], ref_arrays["test_counts"])
+    assert resumed["accuracy_all"] == reference["accuracy_all"]
+
+
+def test_killed_process_resumes_with_nothing_lost(reference_run, data_dir, tmp_path):
+    """SIGKILL the CLI mid-training, run the same command again: same final weights."""
+    _, reference, ref_arrays, _ = reference_run
+    command = [sys.executable, "-m", "bioplastic", "-q", "train", "diehl-cook",
+               "--neurons", "20", "--train-samples", "120", "--assign-samples", "100",
+               "--test-samples", "100", "--chunk-slots", "40", "--curve-window", "40",
+               "--seed", "5", "--device", "cpp_standalone", "--data-dir", str(data_dir),
+               "--out", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=dict(os.environ), start_new_session=True)
+    checkpoint = tmp_path / "checkpoint.npz"
+    deadline = time.time() + 300
+    killed = False
+    while time.time() < deadline and process.poll() is None:
+        if checkpoint.exists():
+            try:
+                _, meta = load_checkpoint(checkpoint)
+            except CheckpointError:
+                meta = None
+            if meta and meta["progress"]["train"]["position"] > 0:
+                os.killpg(process.pid, signal.SIGKILL)
+                killed = True
+                break
+        time.sleep(0.05)
+    process.wait()
+    assert killed, "the run finished before it could be killed"
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    assert "test accuracy" in completed.stdout
+    arrays, _ = load_checkpoint(checkpoint)
+    np.testing.assert_array_equal(arrays["weights"], ref_arrays["weights"])
+    assert json.loads((tmp_path / "results.json").read_text())["accuracy_all"] == \
+        reference["accuracy_all"]
+
+
+def test_resume_with_other_settings_is_refused(reference_run, data_dir, tmp_path):
+    from bioplastic.diehl_cook import MODEL_FILE
+    from bioplastic.modelfile import find_model_file
+    out = reference_run[0]
+    with pytest.raises(CheckpointError, match="n_neurons=20.*n_neurons=30"):
+        Run(_config(data_dir, n_neurons=30), out, progress=False)
+    with pytest.raises(CheckpointError, match="overrides=.*tau_theta"):
+        Run(_config(data_dir, overrides={"tau_theta": "2e7*ms"}), out, progress=False)
+    # editing the model file of an unfinished run is caught as well
+    edited = tmp_path / "model.py"
+    edited.write_text(find_model_file(MODEL_FILE).read_text())
+    Run(_config(data_dir, model_file=str(edited)), tmp_path / "run", progress=False)
+    edited.write_text(edited.read_text().replace("tau_theta = 1e7*ms", "tau_theta = 2e7*ms"))
+    with pytest.raises(CheckpointError, match="model file changed.*tau_theta"):
+        Run(_config(data_dir, model_file=str(edited)), tmp_path / "run", progress=False)
+
+
+def test_edited_model_file_changes_the_next_training(data_dir, tmp_path):
+    """theta_plus = 0 in an edited copy: thresholds can only decay."""
+    from bioplastic.diehl_cook import MODEL_FILE
+    from bioplastic.modelfile import find_model_file
+    edited = tmp_path / "no_adaptation.py"
+    text = find_model_file(MODEL_FILE).read_text()
+    assert "theta_plus = 0.05*mV" in text
+    edited.write_text(text.replace("theta_plus = 0.05*mV", "theta_plus = 0*mV"))
+    config = _config(data_dir, train_samples=40, assign_samples=0, test_samples=0,
+                     model_file=str(edited))
+    Run(config, tmp_path / "run", progress=False).run()
+    arrays, meta = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
+    assert meta["model_values"]["theta_plus"] == repr(0 * 1e-3 * __import__("brian2").volt)
+    assert np.all(arrays["theta"] <= 0.02)
+    default = Run(_config(data_dir, train_samples=40, assign_samples=0, test_samples=0),
+                  tmp_path / "default", progress=False)
+    default.run()
+    assert np.any(default.arrays["theta"] > 0.02)
+
+
+def test_cli_plot_info_and_errors(reference_run, capsys, tmp_path):
+    out = reference_run[0]
+    assert main(["plot", "--out", str(out), "--figures", str(tmp_path)]) == 0
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["accuracy_curve.png", "confusion.png", "receptive_fields.png",
+                    "theta_histogram.png"]
+    assert all((tmp_path / p).stat().st_size > 5000 for p in pngs)
+    assert main(["info", "--model", "diehl-cook"]) == 0
+    text = capsys.readouterr().out
+    assert "cpp_standalone" in text and "tau_theta" in text and "1e7*ms" in text
+    assert main(["train", "diehl-cook", "--out", str(tmp_path / "x"), "--neurons", "0"]) == 2
+    assert "n_neurons must be a positive integer" in capsys.readouterr().err
+    assert main(["train", "diehl-cook", "--out", str(tmp_path / "y"), "--set", "tau_e=3*mV",
+                 "--data-dir", str(tmp_path)]) == 2
+    assert "field 'tau_e'" in capsys.readouterr().err
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.npz"
+    save_checkpoint(path, {"weights": np.ones(3)}, {"step": 1})
+
+    def broken_savez(handle, **arrays):
+        handle.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, {"weights": np.zeros(3)}, {"step": 2})
+    arrays, meta = load_checkpoint(path)
+    assert meta == {"step": 1} and arrays["weights"].tolist() == [1, 1, 1]
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]
+    path.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(path)
