@@ -65,6 +65,7 @@ SPEC = ModelSpec(
         "integration_method": Field("method"),
         "input_eqs": Field("equations", optional=True),
         "input_reset": Field("code", optional=True),
+        "input_sample_start": Field("code", optional=True),
         "excitatory_eqs": Field("equations"),
         "excitatory_threshold": Field("expression"),
         "excitatory_reset": Field("code"),
@@ -76,6 +77,7 @@ SPEC = ModelSpec(
         "input_synapse_eqs": Field("equations"),
         "input_on_pre": Field("code"),
         "input_on_post": Field("code", optional=True),
+        "input_synapse_sample_start": Field("code", optional=True),
         "exc_inh_on_pre": Field("code"),
         "inh_exc_on_pre": Field("code"),
         "excitatory_eqs_test": Field("equations"),
@@ -261,7 +263,8 @@ class DiehlCookNetwork:
             slot_spikes = 0
             slot_start = t
             rate = stimulus(sample_in_chunk * stimulus_row, i) * (max_input_rate + retries * rate_boost)
-            """, dt=slot, when="start", order=0, name="input_presentation")
+            """ + model["input_sample_start"], dt=slot, when="start", order=0,
+            name="input_presentation")
 
         exc = NeuronGroup(
             n, (model["excitatory_eqs"] if train else model["excitatory_eqs_test"])
@@ -302,8 +305,9 @@ class DiehlCookNetwork:
         sample_start = model["excitatory_sample_start"]
         if train:
             sample_start = (sample_start or "") + "\nw_total = 0"
-            input_exc.run_regularly("w_total_post += w", dt=slot, when="start",
-                                    order=-2, name="input_exc_column_sum")
+            input_exc.run_regularly("w_total_post += w\n" + model["input_synapse_sample_start"],
+                                    dt=slot, when="start", order=-2,
+                                    name="input_exc_column_sum")
             input_exc.run_regularly("w = w * column_sum_target / w_total_post", dt=slot,
                                     when="start", order=-1, name="input_exc_normalise")
         if sample_start:

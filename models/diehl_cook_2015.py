@@ -28,13 +28,16 @@ Known deviations from the paper / original code
   needs homogeneous delays, so all synapses use no delay.
 * The original's 5 ms voltage clamp and ~50 ms spike-blocking timer are replaced by
   the refractory period refractory_e.
-* STDP traces are stored per neuron (pre trace on the inputs, post traces on the
-  excitatory neurons) rather than per synapse. For this all-to-all pairing rule with
-  traces that are set to 1 at each spike, this is mathematically identical and avoids
-  three exponentials per synapse per spike.
-* Membrane potentials and conductances are reset at the start of each presentation
-  (the original only lets them decay during the rest period), so samples do not
-  leak into one another.
+* The STDP traces are not per-synapse event-driven variables. The pre trace lives
+  in the input neurons and post1 in the excitatory neurons (clock-driven); post2,
+  which is read when the excitatory neuron spikes, is computed from the time of
+  the previous excitatory spike stored in each synapse, because brian2genn cannot
+  read post-synaptic variables in on_post. Since every trace is set to 1 at a spike,
+  this is the same rule (tests/test_stdp.py compares it with the event-driven form);
+  only input and excitatory spikes in the same time step are ordered differently.
+* Membrane potentials, conductances and traces are reset at the start of each
+  presentation (the original lets them decay during the rest period), so samples
+  do not leak into one another and chunk boundaries do not matter.
 * A sample is shown at most 1 + max_retries times; the original retries without limit.
 * Neurons are integrated with exponential Euler (exact for fixed conductances) rather
   than forward Euler: when many inhibitory cells fire together, gi reaches thousands
@@ -97,6 +100,9 @@ dpre/dt = -pre / tau_pre : 1                     # presynaptic STDP trace
 input_reset = '''
 pre = 1
 '''
+input_sample_start = '''
+pre = 0
+'''
 
 excitatory_eqs = '''
 dv/dt = ((v_rest_e - v) + ge*(E_exc - v) + gi*(E_inh_e - v)) / tau_e : volt (unless refractory)
@@ -104,20 +110,19 @@ dge/dt = -ge / tau_ge : 1
 dgi/dt = -gi / tau_gi : 1
 dtheta/dt = -theta / tau_theta : volt
 dpost1/dt = -post1 / tau_post1 : 1               # postsynaptic trace (depression)
-dpost2/dt = -post2 / tau_post2 : 1               # postsynaptic trace (potentiation)
 '''
 excitatory_threshold = 'v > v_thresh_e - theta_offset + theta'
 excitatory_reset = '''
 v = v_reset_e
 theta += theta_plus
 post1 = 1
-post2 = 1
 '''
 # State reset at the start of each presentation (run inside the network).
 excitatory_sample_start = '''
 v = v_rest_e
 ge = 0
 gi = 0
+post1 = 0
 '''
 
 inhibitory_eqs = '''
@@ -138,6 +143,7 @@ gi = 0
 # ---- Synapses --------------------------------------------------------------------
 input_synapse_eqs = '''
 w : 1
+previous_post_spike : second                     # time of the last excitatory spike (for post2)
 '''
 # Depression at each input spike: w -= nu_pre x post1 (post1_post is read before the
 # excitatory reset of the same step sets it to 1).
@@ -145,10 +151,15 @@ input_on_pre = '''
 ge_post += w
 w = clip(w - nu_pre * post1_post, 0, w_max)
 '''
-# Potentiation at each excitatory spike: w += nu_post x pre x post2 (post2 is the value
-# just before this spike, since the reset runs after the synapses).
+# Potentiation at each excitatory spike: w += nu_post x pre x post2, with post2 the
+# trace (set to 1 at each excitatory spike) just before this spike.
 input_on_post = '''
-w = clip(w + nu_post * pre_pre * post2_post, 0, w_max)
+post2_before = exp(-(t - previous_post_spike) / tau_post2)
+w = clip(w + nu_post * pre_pre * post2_before, 0, w_max)
+previous_post_spike = t
+'''
+input_synapse_sample_start = '''
+previous_post_spike = -inf*second
 '''
 exc_inh_on_pre = '''
 ge_post += w_exc_inh

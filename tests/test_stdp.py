@@ -1,6 +1,7 @@
 """The Diehl & Cook STDP rule from the model file, checked against analytic values.
 
-The rule (traces set to 1 at each spike):
+The rule (traces set to 1 at each spike; post2 is computed from the previous
+excitatory spike time stored in the synapse):
   input spike at t1:      w -= nu_pre x post1(t1),   post1 = exp(-(t1 - t_post)/tau_post1)
   excitatory spike at t2: w += nu_post x pre(t2) x post2(t2-),
                           pre = exp(-(t2 - t_pre)/tau_pre), post2 from the previous post spike
@@ -53,6 +54,8 @@ def _run_pair(model, pre_steps, post_steps, n_steps, event_driven=False, n_pre=1
                             on_post=model["input_on_post"], namespace=namespace)
     synapses.connect()
     synapses.w = w0
+    if not event_driven:  # the network runs this at the start of every presentation
+        synapses.run_regularly(model["input_synapse_sample_start"], dt=n_steps * dt)
     Network(pre, post, synapses).run(n_steps * dt, namespace={})
     return np.array(synapses.w[:])
 
@@ -112,10 +115,11 @@ def test_weights_are_clipped_to_bounds(model):
     assert low[0] == 0.0
 
 
-def test_per_neuron_traces_equal_event_driven_synaptic_traces(model):
-    """The model's per-neuron clock-driven traces give the same weights as the
-    per-synapse event-driven formulation on random spike trains (no same-step
-    pre/post coincidences, where the two orderings differ by design)."""
+def test_model_traces_equal_event_driven_synaptic_traces(model):
+    """The model's traces (clock-driven per neuron, post2 from the last spike time)
+    give the same weights as the per-synapse event-driven formulation of Brian2's
+    STDP example on random spike trains (no same-step pre/post coincidences, where
+    the two orderings differ by design)."""
     rng = np.random.default_rng(3)
     n_steps, n_pre = 4000, 20
     post_steps = np.flatnonzero(rng.random(n_steps) < 0.02)
