@@ -5,6 +5,7 @@ import pytest
 
 from bioplastic import diehl_cook
 from bioplastic.diehl_cook import DiehlCookNetwork, initial_state, schedule_from_counts
+from conftest import needs_standalone
 
 N = 12
 
@@ -66,6 +67,7 @@ def test_frozen_test_network_changes_no_weights(images):
     assert np.array_equal(state["theta"], before[1])
 
 
+@needs_standalone
 def test_runtime_and_cpp_standalone_agree_statistically(images):
     """Same images, weights and seed on both devices. Their random streams differ
     (numpy vs Brian2's C++ generator), so the agreement is statistical: mean
@@ -86,6 +88,7 @@ def test_runtime_and_cpp_standalone_agree_statistically(images):
     assert sa_theta == pytest.approx(rt_theta, rel=0.01)
 
 
+@needs_standalone
 def test_deterministic_input_gives_identical_spikes_on_both_devices(images):
     """With binary images and a rate above 1/dt every input spikes at every step of a
     presentation, so nothing is random: both devices must produce the same spikes

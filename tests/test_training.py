@@ -13,13 +13,14 @@ import pytest
 from bioplastic.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bioplastic.cli import main
 from bioplastic.training import Run, RunConfig
+from conftest import TRAIN_DEVICE
 
 TINY = dict(model="diehl-cook", n_neurons=20, train_samples=120, assign_samples=100,
             test_samples=100, chunk_slots=40, curve_window=40, seed=5)
 
 
 def _config(data_dir, **changes):
-    return RunConfig(**{**TINY, "device": "cpp_standalone", "data_dir": str(data_dir),
+    return RunConfig(**{**TINY, "device": TRAIN_DEVICE, "data_dir": str(data_dir),
                         **changes})
 
 
@@ -75,7 +76,7 @@ def test_killed_process_resumes_with_nothing_lost(reference_run, data_dir, tmp_p
     command = [sys.executable, "-m", "bioplastic", "-q", "train", "diehl-cook",
                "--neurons", "20", "--train-samples", "120", "--assign-samples", "100",
                "--test-samples", "100", "--chunk-slots", "40", "--curve-window", "40",
-               "--seed", "5", "--device", "cpp_standalone", "--data-dir", str(data_dir),
+               "--seed", "5", "--device", TRAIN_DEVICE, "--data-dir", str(data_dir),
                "--out", str(tmp_path)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env=dict(os.environ), start_new_session=True)
