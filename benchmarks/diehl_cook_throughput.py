@@ -66,7 +66,7 @@ def main(argv=None):
         print(f"{device:>15}: {info['samples_per_second']:.1f} samples/s, "
               f"{info['ms_per_sample']:.1f} ms/sample ({samples} samples, "
               f"{info['presentations']} presentations), compile {info['compile_seconds']:.1f} s, "
-              f"peak RSS python {python_mb:.0f} MB / simulation {simulation_mb:.0f} MB")
+              f"peak RSS python {python_mb:.0f} MB / child processes (compiler, simulation) {simulation_mb:.0f} MB")
     devices = figures["devices"]
     if "cpp_standalone" in devices and "runtime" in devices:
         figures["speedup"] = (devices["cpp_standalone"]["samples_per_second"]

@@ -75,7 +75,7 @@ def throughput_section():
              "Each row of one benchmark invocation ran in the same process, one after the "
              "other. Repeated presentations (fewer than 5 spikes) are included in the time.",
              "", "| neurons | device | samples | samples/s | ms/sample | compile (s) | "
-             "peak RSS Python (MB) | peak RSS simulation (MB) |",
+             "peak RSS Python (MB) | peak RSS of child processes: compiler and simulation (MB) |",
              "|---|---|---|---|---|---|---|---|"]
     notes, machines = [], set()
     for result in _load("diehl_cook_throughput_*.json"):

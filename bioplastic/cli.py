@@ -21,7 +21,10 @@ from . import __version__
 from .checkpoint import CheckpointError
 from .datasets import DATASETS, DatasetError
 from .modelfile import ModelFileError
-from .simulation import DEVICES
+from .simulation import DEVICES, _run_args_supported
+
+#: cpp_standalone where this Brian2 can reuse a compiled project (>= 2.6), else runtime
+DEFAULT_DEVICE = "cpp_standalone" if _run_args_supported else "runtime"
 
 MODEL_NAMES = ("diehl-cook",)
 
@@ -49,7 +52,7 @@ def _add_train(sub):
                    help="training images used to assign labels to neurons")
     p.add_argument("--test-samples", type=int, default=10000,
                    help="test images to score (first N of the test set)")
-    p.add_argument("--device", default="cpp_standalone", choices=DEVICES)
+    p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--chunk-slots", type=int, default=500,
                    help="presentations simulated per Brian2 run (checkpoint interval)")
@@ -182,7 +185,8 @@ def main(argv=None):
                 "info": _cmd_info, "validate": _cmd_validate}
     try:
         return handlers[args.command](args)
-    except (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError) as exc:
+    except (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError,
+            RuntimeError) as exc:
         print(f"bioplastic {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -16,11 +16,12 @@ spike-timing-dependent plasticity. Front. Comput. Neurosci. 9:99.
 The equations and parameters are in ``models/diehl_cook_2015.py``; edit a copy and
 pass it as ``--model-file`` (or change single values with ``--set NAME=VALUE``).
 
-Run (about 3 minutes on two CPU cores, about 75% test accuracy)::
+Run (a few minutes on two CPU cores)::
 
     python examples/diehl_cook_2015.py --data-dir ../shared/data
 
-The paper's full-size run (400 neurons, one epoch, about 15 minutes here)::
+The paper's full-size run (400 neurons, one epoch, 20-30 minutes here; 87.8% in
+docs/benchmarks.md)::
 
     python examples/diehl_cook_2015.py --neurons 400 --train-samples 60000 \\
         --test-samples 10000 --out runs/dc400
