@@ -21,10 +21,7 @@ from . import __version__
 from .checkpoint import CheckpointError
 from .datasets import DATASETS, DatasetError
 from .modelfile import ModelFileError
-from .simulation import DEVICES, _run_args_supported
-
-#: cpp_standalone where this Brian2 can reuse a compiled project (>= 2.6), else runtime
-DEFAULT_DEVICE = "cpp_standalone" if _run_args_supported else "runtime"
+from .simulation import DEVICES, default_device
 
 MODEL_NAMES = ("diehl-cook",)
 
@@ -52,7 +49,7 @@ def _add_train(sub):
                    help="training images used to assign labels to neurons")
     p.add_argument("--test-samples", type=int, default=10000,
                    help="test images to score (first N of the test set)")
-    p.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES)
+    p.add_argument("--device", default=default_device(), choices=DEVICES)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--chunk-slots", type=int, default=500,
                    help="presentations simulated per Brian2 run (checkpoint interval)")

@@ -41,6 +41,12 @@ def default_cache_dir():
     return Path(root)
 
 
+def default_device():
+    """``cpp_standalone`` where this Brian2 can rerun a compiled project (>= 2.6,
+    ``run_args``), else ``runtime`` (e.g. on the brian2genn stack, Brian2 2.5)."""
+    return "cpp_standalone" if _run_args_supported else "runtime"
+
+
 def check_device(name):
     """Raise a clear error for an unknown or unavailable device name."""
     if name not in DEVICES:
@@ -197,13 +203,12 @@ class CompiledNetwork:
 
 def device_report():
     """``[(device, status)]``: which devices work here and why not."""
-    import shutil as _shutil
     report = [("runtime", f"available (Brian2 {brian2.__version__}, target "
                           f"{prefs.codegen.target})")]
     if not _run_args_supported:
         report.append(("cpp_standalone", f"unavailable: needs Brian2 >= 2.6 for run_args "
                                          f"(found {brian2.__version__})"))
-    elif not (_shutil.which("g++") or _shutil.which("c++") or _shutil.which("clang++")):
+    elif not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
         report.append(("cpp_standalone", "unavailable: no C++ compiler on PATH"))
     else:
         report.append(("cpp_standalone", "available (compiled once per network, "

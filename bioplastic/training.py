@@ -20,7 +20,7 @@ import logging
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -386,4 +386,4 @@ def config_from_checkpoint(out_dir):
     return RunConfig(**{k: v for k, v in meta["config"].items() if k in known})
 
 
-__all__ = ["RunConfig", "Run", "config_from_checkpoint", "machine_info", "PHASES", "asdict"]
+__all__ = ["RunConfig", "Run", "config_from_checkpoint", "machine_info", "PHASES"]

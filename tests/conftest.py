@@ -5,16 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from bioplastic.simulation import DEVICES, _run_args_supported
+from bioplastic.simulation import default_device
 
-#: The device training tests use: cpp_standalone where this Brian2 supports it
-#: (>= 2.6, run_args), else runtime, so the suite also runs on Brian2 2.5.x (GeNN).
-TRAIN_DEVICE = "cpp_standalone" if _run_args_supported else "runtime"
+#: The device training tests use, so the suite also runs on Brian2 2.5.x (GeNN stack).
+TRAIN_DEVICE = default_device()
 
 needs_standalone = pytest.mark.skipif(
-    not _run_args_supported,
+    TRAIN_DEVICE != "cpp_standalone",
     reason="cpp_standalone needs Brian2 >= 2.6 (run_args); this is the brian2genn stack")
-assert "cpp_standalone" in DEVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BIOPLASTIC_TEST_DATA", ROOT.parent / "shared" / "data"))
