@@ -1,70 +1,16 @@
-"""Diehl & Cook 2015 accuracy benchmark: train one epoch, assign labels, test.
+"""Diehl & Cook 2015 accuracy benchmark (``accuracy.py --model diehl-cook``).
 
-Prints the accuracy on the test set, how long each phase took, and the machine;
-writes the full result to ``benchmarks/results/<name>.json`` (used by the docs).
-
-Usage (the figures in docs/benchmarks.md came from these commands)::
+Usage::
 
     python benchmarks/diehl_cook_accuracy.py --neurons 400 --dataset mnist
-    python benchmarks/diehl_cook_accuracy.py --neurons 400 --dataset fashion-mnist
     python benchmarks/diehl_cook_accuracy.py --neurons 100 --dataset mnist
-
-The run folder (``--out``) holds a checkpoint: killing and restarting the same
-command resumes where it stopped.
 """
 
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
-from bioplastic.training import Run, RunConfig
-
-HERE = Path(__file__).resolve().parent
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--neurons", type=int, default=400)
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
-    parser.add_argument("--train-samples", type=int, default=60000)
-    parser.add_argument("--assign-samples", type=int, default=10000)
-    parser.add_argument("--test-samples", type=int, default=10000)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--device", default="cpp_standalone")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
-    parser.add_argument("--out", default=None, help="run folder (default runs/bench-...)")
-    parser.add_argument("--name", default=None, help="result file name (without .json)")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a model-file parameter")
-    args = parser.parse_args(argv)
-    name = args.name or f"diehl_cook_{args.dataset}_{args.neurons}"
-    out = Path(args.out or f"runs/bench-{name}")
-    overrides = dict(item.split("=", 1) for item in args.set)
-    config = RunConfig(model="diehl-cook", n_neurons=args.neurons, dataset=args.dataset,
-                       train_samples=args.train_samples, epochs=args.epochs,
-                       assign_samples=args.assign_samples, test_samples=args.test_samples,
-                       device=args.device, seed=args.seed, data_dir=args.data_dir,
-                       overrides=overrides)
-    wall = time.time()
-    results = Run(config, out).run()
-    results["benchmark"] = {"command": "python benchmarks/diehl_cook_accuracy.py "
-                            + " ".join(sys.argv[1:] if argv is None else argv),
-                            "wall_seconds_this_invocation": time.time() - wall,
-                            "date": time.strftime("%Y-%m-%d")}
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"{name}.json").write_text(json.dumps(results, indent=2))
-    phases = results["phases"]
-    print(f"model diehl-cook, {args.neurons} neurons, {args.dataset}, device {args.device}")
-    print(f"test accuracy (all-activity vote): {100 * results['accuracy_all']:.2f}%")
-    print(f"test accuracy (proportion vote):   {100 * results['accuracy_proportion']:.2f}%")
-    for phase, info in phases.items():
-        print(f"{phase:>6}: {info['samples']} samples in {info['seconds']:.0f} s "
-              f"({info['samples_per_second'] or 0:.1f} samples/s)")
-    print(f"machine: {results['machine']}")
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    main(script="diehl_cook_accuracy.py", model="diehl-cook")

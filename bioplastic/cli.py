@@ -6,6 +6,9 @@ Examples
 
     bioplastic train diehl-cook --neurons 400 --train-samples 60000 \\
         --device cpp_standalone --out runs/dc400
+    bioplastic train sym-stdp --hidden 400 --schedule layer-by-layer \\
+        --dataset fashion-mnist --set scaling_beta=0.05 --set tau_theta=5e7*ms \\
+        --set theta_plus=0.05*mV --out runs/sym400
     bioplastic evaluate --out runs/dc400
     bioplastic plot --out runs/dc400
     bioplastic info
@@ -22,8 +25,9 @@ from .checkpoint import CheckpointError
 from .datasets import DATASETS, DatasetError
 from .modelfile import ModelFileError
 from .simulation import DEVICES, default_device
+from .training import MODELS
 
-MODEL_NAMES = ("diehl-cook",)
+MODEL_NAMES = tuple(MODELS)
 
 
 def _overrides(items):
@@ -40,7 +44,10 @@ def _add_train(sub):
     p = sub.add_parser("train", help="train a model, then assign labels and test it",
                        description="Train a model (resumes if --out holds a checkpoint).")
     p.add_argument("model", choices=MODEL_NAMES)
-    p.add_argument("--neurons", type=int, default=100, help="excitatory layer size")
+    p.add_argument("--neurons", "--hidden", dest="neurons", type=int, default=100,
+                   help="excitatory (hidden) layer size")
+    p.add_argument("--schedule", default=None,
+                   help="sym-stdp: layer-by-layer (default) or simultaneous")
     p.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
     p.add_argument("--train-samples", type=int, default=60000,
                    help="training images per epoch (first N of the training set)")
@@ -67,7 +74,8 @@ def _add_train(sub):
 
 def _cmd_train(args):
     from .training import Run, RunConfig
-    config = RunConfig(model=args.model, n_neurons=args.neurons, dataset=args.dataset,
+    config = RunConfig(model=args.model, schedule=args.schedule, n_neurons=args.neurons,
+                       dataset=args.dataset,
                        train_samples=args.train_samples, epochs=args.epochs,
                        assign_samples=args.assign_samples, test_samples=args.test_samples,
                        device=args.device, seed=args.seed, chunk_slots=args.chunk_slots,
@@ -75,7 +83,7 @@ def _cmd_train(args):
                        model_file=args.model_file, overrides=_overrides(args.set),
                        data_dir=args.data_dir)
     run = Run(config, args.out, progress=not args.quiet)
-    results = run.run(phases=("train",) if args.no_eval else ("train", "assign", "test"))
+    results = run.run(phases=("train",) if args.no_eval else None)
     if results is None:
         print(f"trained; checkpoint in {run.checkpoint_path}")
     else:
@@ -84,11 +92,15 @@ def _cmd_train(args):
 
 
 def _print_results(results):
+    if "accuracy_supervised" in results:
+        print(f"test accuracy of the supervised layer: "
+              f"{100 * results['accuracy_supervised']:.2f}%")
+        print("label statistics of the hidden layer, for comparison:")
     print(f"test accuracy: {100 * results['accuracy_all']:.2f}% (all-activity vote), "
           f"{100 * results['accuracy_proportion']:.2f}% (proportion vote)")
     for phase, info in results["phases"].items():
         if info["samples"]:
-            print(f"  {phase:>6}: {info['samples']} samples, {info['seconds']:.1f} s, "
+            print(f"  {phase:>16}: {info['samples']} samples, {info['seconds']:.1f} s, "
                   f"{info['samples_per_second']:.1f} samples/s")
 
 
@@ -102,7 +114,7 @@ def _cmd_evaluate(args):
     results = Run(config, args.out, progress=not args.quiet).run()
     _print_results(results)
     if args.json:
-        print(json.dumps({k: results[k] for k in ("accuracy_all", "accuracy_proportion")}))
+        print(json.dumps({k: v for k, v in results.items() if k.startswith("accuracy")}))
     return 0
 
 
@@ -117,8 +129,8 @@ def _cmd_info(args):
     import platform
     import brian2
     import numpy
-    from .diehl_cook import MODEL_FILE
     from .modelfile import find_model_file, models_directory
+    from .training import MODELS
     print(f"bioplastic {__version__}")
     print(f"python {platform.python_version()}, brian2 {brian2.__version__}, "
           f"numpy {numpy.__version__}")
@@ -128,8 +140,8 @@ def _cmd_info(args):
         print(f"  {name:<15} {status}")
     print(f"model files: {models_directory()}")
     if args.model:
-        from .diehl_cook import load_model
-        model = load_model(args.model_file or find_model_file(MODEL_FILE))
+        module = MODELS[args.model]()
+        model = module.load_model(args.model_file or find_model_file(module.MODEL_FILE))
         print(f"\n{model.path}\n")
         print(model.header.split("\n\n")[0])
         print("\nparameters:")
@@ -137,13 +149,27 @@ def _cmd_info(args):
             shown = model.sources.get(name, str(value))
             print(f"  {name:<20} {shown:<16} {model.comments.get(name, '')}")
     else:
-        print(f"  diehl-cook: {MODEL_FILE}   (bioplastic info --model diehl-cook)")
+        for name, load in MODELS.items():
+            print(f"  {name}: {load().MODEL_FILE}   (bioplastic info --model {name})")
     return 0
 
 
+def guess_model(path):
+    """The model whose fields best match a model file's (for ``validate``)."""
+    from .modelfile import parse_model_file
+    from .training import MODELS
+    names = set(parse_model_file(path).values)
+    scores = {}
+    for name, load in MODELS.items():
+        fields = set(load().SPEC.fields)
+        scores[name] = len(fields & names) - len(names - fields)
+    return max(scores, key=scores.get)
+
+
 def _cmd_validate(args):
-    from .diehl_cook import load_model
-    model = load_model(args.file)
+    from .training import MODELS
+    name = args.model or guess_model(args.file)
+    model = MODELS[name]().load_model(args.file)
     print(f"{model.path}: valid {model.spec.model_name} model file "
           f"({len(model.parameters)} parameters)")
     return 0
@@ -170,6 +196,8 @@ def build_parser():
     p.add_argument("--model-file", default=None)
     p = sub.add_parser("validate", help="check an (edited) model file")
     p.add_argument("file")
+    p.add_argument("--model", choices=MODEL_NAMES, default=None,
+                   help="model the file is for (default: guessed from its fields)")
     return parser
 
 

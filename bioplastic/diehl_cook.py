@@ -1,396 +1,72 @@
 """Diehl & Cook (2015) network: built from ``models/diehl_cook_2015.py``.
 
-The model file holds every equation and parameter; this module only wires the
-groups together and adds the presentation protocol, which runs inside the network:
-
-* The input group holds, in every neuron, the index of the image being shown
-  (``sample_in_chunk``), how often it was repeated (``retries``) and how many
-  excitatory spikes the current presentation produced (``slot_spikes``, counted by
-  excitatory->input synapses). A ``run_regularly`` at the start of each presentation
-  slot decides between "next image" and "show again with a higher rate", and reads
-  the new rates from a TimedArray.
-* At each slot start the excitatory/inhibitory state is reset (model file code) and
-  the input->excitatory weights are normalised: the column sums are accumulated
-  into ``w_total`` of each excitatory neuron by a synaptic ``run_regularly`` and the
-  weights are rescaled by ``column_sum_target / w_total``.
-
-Everything respects brian2genn's limits (one run, homogeneous delays, one pre/post
-pathway, single clock with slot-rate ``run_regularly`` in the ``start`` slot,
-TimedArray only in ``run_regularly``).
+The model file holds every equation and parameter; the network (input, excitatory
+and inhibitory layers, presentation protocol and weight normalisation running
+inside the network) is :class:`bioplastic.network.PresentationNetwork`, which this
+model uses as it is.
 """
 
-from dataclasses import dataclass
+from brian2 import mV, ms
+from .modelfile import ModelSpec, find_model_file, load_model_file
+from .network import (COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS, N_INPUT,
+                      ChunkResult, PresentationNetwork, Protocol, check_protocol,
+                      hidden_initial_state, quantity, schedule_from_counts)
 
-import numpy as np
-
-from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
-from .modelfile import Field, ModelSpec, find_model_file, load_model_file, quantity_in
-from .simulation import CompiledNetwork, project_key
+__all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "load_model", "initial_state",
+           "DiehlCookNetwork", "Network", "N_INPUT", "ChunkResult", "Protocol",
+           "schedule_from_counts"]
 
 MODEL_FILE = "diehl_cook_2015.py"
-N_INPUT = 784
-
-_q = lambda unit, low=None, high=None, **kw: Field("quantity", unit, low, high, **kw)  # noqa: E731
 
 SPEC = ModelSpec(
     model_name="diehl-cook-2015",
     fields={
-        "dt": _q(ms, 0.001, 10, low_exclusive=True),
-        "presentation_time": _q(ms, 0, None, low_exclusive=True),
-        "rest_time": _q(ms, 0, None),
-        "max_input_rate": _q(Hz, 0, 10000, low_exclusive=True),
-        "rate_boost": _q(Hz, 0, 10000),
-        "min_spikes": _q(1, 0, None, integer=True),
-        "max_retries": _q(1, 0, 1000, integer=True),
-        "v_rest_e": _q(mV, -200, 100), "v_reset_e": _q(mV, -200, 100),
-        "v_thresh_e": _q(mV, -200, 100), "theta_offset": _q(mV, -200, 200),
-        "E_exc": _q(mV, -200, 200), "E_inh_e": _q(mV, -200, 200),
-        "tau_e": _q(ms, 0, None, low_exclusive=True),
-        "refractory_e": _q(ms, 0, None),
-        "tau_theta": _q(ms, 0, None, low_exclusive=True),
-        "theta_plus": _q(mV, 0, 100), "theta_init": _q(mV, -100, 200),
-        "v_rest_i": _q(mV, -200, 100), "v_reset_i": _q(mV, -200, 100),
-        "v_thresh_i": _q(mV, -200, 100), "E_inh_i": _q(mV, -200, 200),
-        "tau_i": _q(ms, 0, None, low_exclusive=True), "refractory_i": _q(ms, 0, None),
-        "tau_ge": _q(ms, 0, None, low_exclusive=True),
-        "tau_gi": _q(ms, 0, None, low_exclusive=True),
-        "w_exc_inh": _q(1, 0, None), "w_inh_exc": _q(1, 0, None),
-        "tau_pre": _q(ms, 0, None, low_exclusive=True),
-        "tau_post1": _q(ms, 0, None, low_exclusive=True),
-        "tau_post2": _q(ms, 0, None, low_exclusive=True),
-        "nu_pre": _q(1, 0, 1), "nu_post": _q(1, 0, 1),
-        "w_max": _q(1, 0, None, low_exclusive=True),
-        "w_init_max": _q(1, 0, None),
-        "column_sum_target": _q(1, 0, None, low_exclusive=True),
-        "integration_method": Field("method"),
-        "input_eqs": Field("equations", optional=True),
-        "input_reset": Field("code", optional=True),
-        "input_sample_start": Field("code", optional=True),
-        "excitatory_eqs": Field("equations"),
-        "excitatory_threshold": Field("expression"),
-        "excitatory_reset": Field("code"),
-        "excitatory_sample_start": Field("code", optional=True),
-        "inhibitory_eqs": Field("equations"),
-        "inhibitory_threshold": Field("expression"),
-        "inhibitory_reset": Field("code"),
-        "inhibitory_sample_start": Field("code", optional=True),
-        "input_synapse_eqs": Field("equations"),
-        "input_on_pre": Field("code"),
-        "input_on_post": Field("code", optional=True),
-        "input_synapse_sample_start": Field("code", optional=True),
-        "exc_inh_on_pre": Field("code"),
-        "inh_exc_on_pre": Field("code"),
-        "excitatory_eqs_test": Field("equations"),
-        "excitatory_reset_test": Field("code"),
-        "input_on_pre_test": Field("code"),
+        **COMMON_FIELDS,
+        "v_reset_e": quantity(mV, -200, 100),
+        "v_thresh_e": quantity(mV, -200, 100), "theta_offset": quantity(mV, -200, 200),
+        "E_exc": quantity(mV, -200, 200), "E_inh_e": quantity(mV, -200, 200),
+        "tau_e": quantity(ms, 0, None, low_exclusive=True),
+        "tau_theta": quantity(ms, 0, None, low_exclusive=True),
+        "theta_plus": quantity(mV, 0, 100),
+        "v_reset_i": quantity(mV, -200, 100),
+        "v_thresh_i": quantity(mV, -200, 100), "E_inh_i": quantity(mV, -200, 200),
+        "tau_i": quantity(ms, 0, None, low_exclusive=True),
+        "tau_ge": quantity(ms, 0, None, low_exclusive=True),
+        "tau_gi": quantity(ms, 0, None, low_exclusive=True),
+        "w_exc_inh": quantity(1, 0, None), "w_inh_exc": quantity(1, 0, None),
+        "tau_pre": quantity(ms, 0, None, low_exclusive=True),
+        "tau_post1": quantity(ms, 0, None, low_exclusive=True),
+        "tau_post2": quantity(ms, 0, None, low_exclusive=True),
+        "nu_pre": quantity(1, 0, 1), "nu_post": quantity(1, 0, 1),
+        "w_max": quantity(1, 0, None, low_exclusive=True),
+        "column_sum_target": quantity(1, 0, None, low_exclusive=True),
     },
-    builder_identifiers={"rate", "slot_start", "sample_in_chunk", "retries", "slot_spikes",
-                         "w_total", "rng_seed"},
+    builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )
+
+#: Arrays a run keeps between chunks (and in checkpoints).
+STATE_KEYS = ("weights", "theta")
 
 
 def load_model(path=None, overrides=None):
     """Load and validate a Diehl & Cook model file (the shipped one by default)."""
     model = load_model_file(path or find_model_file(MODEL_FILE), SPEC, overrides)
-    _check_protocol(model)
+    check_protocol(model)
     return model
 
 
-def _check_protocol(model):
-    from .modelfile import ModelFileError
-    dt = model["dt"]
-    for name in ("presentation_time", "rest_time"):
-        steps = float(model[name] / dt)
-        if abs(steps - round(steps)) > 1e-6:
-            raise ModelFileError(model.path, f"must be a whole number of time steps "
-                                 f"(dt = {dt!r}), got {model[name]!r}", field=name,
-                                 lineno=model.linenos.get(name))
-    if "theta" not in model["excitatory_eqs"]:
-        raise ModelFileError(model.path, "the excitatory equations must define 'theta' "
-                             "(the adaptive threshold saved in checkpoints)",
-                             field="excitatory_eqs", lineno=model.linenos.get("excitatory_eqs"))
-
-
-def initial_state(model, n_neurons, rng):
+def initial_state(model, n_neurons, rng, options=None):
     """Random initial weights (``w_init_max`` x U[0, 1]) and theta (SI units)."""
-    weights = float(model["w_init_max"]) * rng.random((N_INPUT, n_neurons))
-    theta = np.full(n_neurons, quantity_in(model["theta_init"], 1))
-    return {"weights": weights, "theta": theta}
+    return hidden_initial_state(model, n_neurons, rng)
 
 
-@dataclass
-class Protocol:
-    """Presentation timing in integer time steps."""
+class DiehlCookNetwork(PresentationNetwork):
+    """The Diehl & Cook network compiled for one mode (``'train'`` or ``'test'``) and size.
 
-    dt: float
-    slot_steps: int
-    presentation_steps: int
-    min_spikes: int
-    max_retries: int
-
-    @classmethod
-    def from_model(cls, model):
-        dt = model["dt"]
-        presentation = int(round(float(model["presentation_time"] / dt)))
-        rest = int(round(float(model["rest_time"] / dt)))
-        return cls(float(dt), presentation + rest, presentation,
-                   int(model["min_spikes"]), int(model["max_retries"]))
-
-    @property
-    def slot_duration(self):
-        return self.slot_steps * self.dt * second
-
-
-@dataclass
-class ChunkResult:
-    """What one chunk did.
-
-    Attributes
-    ----------
-    rows : ndarray of int
-        Stimulus row shown in each presentation slot.
-    retries : ndarray of int
-        Repetition number of each slot (0 = first showing).
-    counts : ndarray, shape (slots, n_neurons)
-        Excitatory spikes in each slot's presentation window.
-    completed_rows : int
-        Number of stimulus rows whose presentation finished in this chunk.
-    next_retries : int
-        Retry number with which the first unfinished row must be shown next.
-    final_counts : ndarray, shape (completed_rows, n_neurons)
-        Counts of the last presentation of each completed row.
+    See :class:`bioplastic.network.PresentationNetwork` for the parameters.
     """
 
-    rows: np.ndarray
-    retries: np.ndarray
-    counts: np.ndarray
-    completed_rows: int
-    next_retries: int
-    final_counts: np.ndarray
-
-
-def schedule_from_counts(slot_totals, initial_retries, protocol):
-    """Replay the in-network presentation rule from per-slot spike totals.
-
-    Returns the row and retry number of every slot, and the decision after the
-    last slot (``(rows, retries, last_done)``).
-    """
-    n_slots = len(slot_totals)
-    rows = np.zeros(n_slots, dtype=np.int64)
-    retries = np.zeros(n_slots, dtype=np.int64)
-    row, retry = 0, initial_retries
-    for k in range(n_slots):
-        if k > 0:
-            if slot_totals[k - 1] < protocol.min_spikes and retry < protocol.max_retries:
-                retry += 1
-            else:
-                row, retry = row + 1, 0
-        rows[k], retries[k] = row, retry
-    last_done = not (slot_totals[-1] < protocol.min_spikes and retry < protocol.max_retries)
-    return rows, retries, last_done
-
-
-class DiehlCookNetwork:
-    """The Diehl & Cook network compiled for one mode and size.
-
-    Parameters
-    ----------
-    model : ModelFile
-        Validated model file (see :func:`load_model`).
-    n_neurons : int
-        Excitatory (and inhibitory) layer size.
-    mode : {'train', 'test'}
-        ``'test'`` uses the file's frozen variants (no plasticity, constant theta).
-    device_name : {'runtime', 'cpp_standalone'}
-    chunk_slots : int
-        Presentation slots simulated per Brian2 run.
-    cache_dir : Path, optional
-        Compiled-project cache.
-    """
-
-    def __init__(self, model, n_neurons, mode="train", device_name="runtime",
-                 chunk_slots=200, cache_dir=None):
-        if mode not in ("train", "test"):
-            raise ValueError(f"mode must be 'train' or 'test', got '{mode}'")
-        if int(n_neurons) < 1:
-            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons}")
-        self.model = model
-        self.n_neurons = int(n_neurons)
-        self.mode = mode
-        self.protocol = Protocol.from_model(model)
-        self.chunk_slots = int(chunk_slots)
-        key = project_key("diehl-cook-2015", mode, self.n_neurons, self.chunk_slots,
-                          sorted(model.fingerprint().items()))
-        self.network = CompiledNetwork(
-            self._build, duration=self.chunk_slots * self.protocol.slot_duration,
-            dt=model["dt"], device_name=device_name,
-            project_key=f"diehl-cook-{mode}-{self.n_neurons}-{key}",
-            seed_variable=("input", "rng_seed"), cache_dir=cache_dir)
-        self._order_checked = False
-
-    # ------------------------------------------------------------------ building
-    def _build(self):
-        model, n = self.model, self.n_neurons
-        train = self.mode == "train"
-        slot = self.protocol.slot_duration
-        stimulus = TimedArray(np.zeros((self.chunk_slots, N_INPUT)), dt=1 * second,
-                              name="stimulus")
-        namespace = model.namespace
-        namespace.update(
-            stimulus=stimulus, stimulus_row=1 * second,
-            # half a step below the edge so float rounding cannot move it
-            presentation_window=model["presentation_time"] - 0.5 * model["dt"],
-            first_slot_end=0 * second)
-
-        inp = NeuronGroup(
-            N_INPUT, model["input_eqs"] + """
-            rate : Hz                     # Poisson rate of this pixel now
-            slot_start : second           # start of the current presentation slot
-            sample_in_chunk : 1           # stimulus row being shown
-            retries : 1                   # repetitions of this row so far
-            slot_spikes : 1               # excitatory spikes in this presentation
-            rng_seed : integer (shared)   # seeds this chunk's random numbers
-            """,
-            threshold="t - slot_start < presentation_window and rand() < rate * dt",
-            reset=model["input_reset"] or None, method="exact", name="input",
-            namespace=namespace)
-        inp.run_regularly("""
-            decide = int(t > first_slot_end)
-            again = decide * int(slot_spikes < min_spikes) * int(retries < max_retries)
-            advance = decide * (1 - again)
-            sample_in_chunk += advance
-            retries = (retries + again) * (1 - advance)
-            slot_spikes = 0
-            slot_start = t
-            rate = stimulus(sample_in_chunk * stimulus_row, i) * (max_input_rate + retries * rate_boost)
-            """ + model["input_sample_start"], dt=slot, when="start", order=0,
-            name="input_presentation")
-
-        exc = NeuronGroup(
-            n, (model["excitatory_eqs"] if train else model["excitatory_eqs_test"])
-            + "\nw_total : 1  # sum of the incoming input weights (for normalisation)",
-            threshold=model["excitatory_threshold"],
-            reset=model["excitatory_reset"] if train else model["excitatory_reset_test"],
-            refractory=model["refractory_e"], method=model["integration_method"],
-            name="excitatory",
-            namespace=namespace)
-        exc.v = model["v_rest_e"]
-        exc.theta = model["theta_init"]
-        inh = NeuronGroup(
-            n, model["inhibitory_eqs"], threshold=model["inhibitory_threshold"],
-            reset=model["inhibitory_reset"], refractory=model["refractory_i"],
-            method=model["integration_method"], name="inhibitory", namespace=namespace)
-        inh.v = model["v_rest_i"]
-
-        input_exc = Synapses(
-            inp, exc, model["input_synapse_eqs"],
-            on_pre=model["input_on_pre"] if train else model["input_on_pre_test"],
-            on_post=(model["input_on_post"] or None) if train else None,
-            name="input_exc", namespace=namespace)
-        input_exc.connect()
-        exc_inh = Synapses(exc, inh, on_pre=model["exc_inh_on_pre"], name="exc_inh",
-                           namespace=namespace)
-        exc_inh.connect(j="i")
-        inh_exc = Synapses(inh, exc, on_pre=model["inh_exc_on_pre"], name="inh_exc",
-                           namespace=namespace)
-        inh_exc.connect(condition="i != j")
-        # Every excitatory spike is counted by each input neuron's copy of the
-        # presentation state (all 784 copies take the same decision).
-        counter = Synapses(exc, inp,
-                           on_pre="slot_spikes_post += int(t - slot_start_post < presentation_window)",
-                           name="spike_counter", namespace=namespace)
-        counter.connect()
-
-        # Slot start, in this order: reset state, sum each column, rescale it.
-        sample_start = model["excitatory_sample_start"]
-        if train:
-            sample_start = (sample_start or "") + "\nw_total = 0"
-            input_exc.run_regularly("w_total_post += w\n" + model["input_synapse_sample_start"],
-                                    dt=slot, when="start", order=-2,
-                                    name="input_exc_column_sum")
-            input_exc.run_regularly("w = w * column_sum_target / w_total_post", dt=slot,
-                                    when="start", order=-1, name="input_exc_normalise")
-        if sample_start:
-            exc.run_regularly(sample_start, dt=slot, when="start", order=-3,
-                              name="excitatory_sample_start")
-        if model["inhibitory_sample_start"]:
-            inh.run_regularly(model["inhibitory_sample_start"], dt=slot, when="start",
-                              order=-3, name="inhibitory_sample_start")
-        spikes = SpikeMonitor(exc, name="excitatory_spikes")
-        return {"input": inp, "excitatory": exc, "inhibitory": inh, "input_exc": input_exc,
-                "exc_inh": exc_inh, "inh_exc": inh_exc, "spike_counter": counter,
-                "excitatory_spikes": spikes, "stimulus": stimulus}
-
-    # ------------------------------------------------------------------ running
-    @property
-    def compile_seconds(self):
-        return self.network.compile_seconds
-
-    def run_chunk(self, state, intensities, initial_retries, seed):
-        """Present up to ``chunk_slots`` presentations of the given images.
-
-        Parameters
-        ----------
-        state : dict
-            ``weights`` (784 x N) and ``theta`` (N, volts). Updated in place in
-            train mode.
-        intensities : ndarray, shape (<= chunk_slots, 784)
-            Pixel intensities in [0, 1], row 0 shown first (blank rows pad the end).
-        initial_retries : int
-            Repetition number of row 0 (a repeat carried over from the last chunk).
-        seed : int
-            Random seed of this chunk.
-
-        Returns
-        -------
-        ChunkResult
-        """
-        table = np.zeros((self.chunk_slots, N_INPUT))
-        table[: len(intensities)] = intensities
-        values = {
-            "input_exc.w": np.asarray(state["weights"], dtype=float).ravel(),
-            "excitatory.theta": np.asarray(state["theta"], dtype=float),
-            "input.retries": float(initial_retries),
-            "input.sample_in_chunk": 0.0,
-            "input.slot_spikes": 0.0,
-            "input.slot_start": 0.0,
-        }
-        self.network.run(values, {"stimulus": table}, seed)
-        if not self._order_checked:
-            self._check_synapse_order()
-        neuron, step = self.network.spikes("excitatory_spikes")
-        slot = step // self.protocol.slot_steps
-        in_window = (step - slot * self.protocol.slot_steps) < self.protocol.presentation_steps
-        counts = np.zeros((self.chunk_slots, self.n_neurons), dtype=np.int32)
-        np.add.at(counts, (slot[in_window], neuron[in_window]), 1)
-        rows, retries, last_done = schedule_from_counts(counts.sum(axis=1), initial_retries,
-                                                        self.protocol)
-        network_row = self.network.get("input.sample_in_chunk")[0]
-        if int(round(network_row)) != rows[-1]:
-            raise RuntimeError(
-                f"presentation schedule mismatch: the network is at row {network_row}, "
-                f"the spike record implies row {rows[-1]}")
-        completed = int(rows[-1]) + (1 if last_done else 0)
-        next_retries = 0 if last_done else int(retries[-1]) + 1
-        # the last slot of each completed row is its final presentation
-        last_slot = np.searchsorted(rows, np.arange(completed), side="right") - 1
-        if self.mode == "train":
-            state["weights"] = self.network.get("input_exc.w").reshape(N_INPUT, self.n_neurons)
-            state["theta"] = self.network.get("excitatory.theta")
-        return ChunkResult(rows, retries, counts, completed, next_retries,
-                           counts[last_slot])
-
-    def _check_synapse_order(self):
-        i = self.network.get("input_exc.i")
-        j = self.network.get("input_exc.j")
-        expected_i = np.repeat(np.arange(N_INPUT), self.n_neurons)
-        expected_j = np.tile(np.arange(self.n_neurons), N_INPUT)
-        if not (np.array_equal(i, expected_i) and np.array_equal(j, expected_j)):
-            raise RuntimeError("unexpected synapse order for input->excitatory weights")
-        self._order_checked = True
-
-    def close(self):
-        self.network.close()
+    model_key = "diehl-cook-2015"
 
 
 #: The network class the training loop uses for this model.

@@ -10,7 +10,8 @@ sample's prediction is the class whose neurons respond most. Two votes:
 
 import numpy as np
 
-__all__ = ["assign_labels", "predict", "accuracy", "confusion_matrix", "VOTES"]
+__all__ = ["assign_labels", "predict", "predict_from_outputs", "accuracy",
+           "confusion_matrix", "VOTES"]
 
 VOTES = ("all", "proportion")
 
@@ -74,6 +75,18 @@ def predict(counts, assignments, class_rates=None, vote="all"):
     return np.argmax(scores, axis=1), scores
 
 
+def predict_from_outputs(outputs):
+    """Answer of an output layer with one neuron per class: its most active neuron.
+
+    Ties go to the lower class index; a sample with no output spike gets -1 (counted
+    as wrong by :func:`accuracy`).
+    """
+    outputs = np.asarray(outputs)
+    predictions = np.argmax(outputs, axis=1)
+    predictions[outputs.max(axis=1) <= 0] = -1
+    return predictions
+
+
 def accuracy(predictions, labels):
     """Fraction of correct predictions."""
     predictions, labels = np.asarray(predictions), np.asarray(labels)
@@ -81,7 +94,12 @@ def accuracy(predictions, labels):
 
 
 def confusion_matrix(predictions, labels, n_classes=10):
-    """Counts, rows = true class, columns = predicted class."""
+    """Counts, rows = true class, columns = predicted class.
+
+    Samples without an answer (prediction -1) are left out of the matrix.
+    """
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    answered = predictions >= 0
     matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    np.add.at(matrix, (labels[answered], predictions[answered]), 1)
     return matrix

@@ -3,7 +3,10 @@
 * receptive fields: the input->excitatory weights of every neuron as a 28x28 tile;
 * confusion matrix of the test predictions;
 * accuracy against training samples (the online curve recorded during training);
-* histogram of the adaptive thresholds theta.
+* histogram of the adaptive thresholds theta;
+* models with a supervised output layer (sym-STDP): the hidden->output weight
+  matrix and t-SNE maps (scikit-learn) of the input pixels, hidden spike counts and
+  output spike counts of test images, coloured by label.
 """
 
 from pathlib import Path
@@ -16,7 +19,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 __all__ = ["receptive_fields", "confusion", "accuracy_curve", "theta_histogram",
-           "plot_run"]
+           "output_weights", "tsne_maps", "plot_run"]
 
 
 def _save(fig, path):
@@ -102,7 +105,57 @@ def theta_histogram(theta, path):
     return _save(fig, path)
 
 
-def plot_run(out_dir, figure_dir=None):
+def output_weights(weights, path, assignments=None, classes=None):
+    """Hidden->output weight matrix, hidden neurons sorted by their assigned class."""
+    weights = np.asarray(weights)
+    order = np.arange(weights.shape[0])
+    if assignments is not None:
+        order = np.argsort(np.asarray(assignments), kind="stable")
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    image = ax.imshow(weights[order].T, aspect="auto", cmap="viridis",
+                      interpolation="nearest")
+    n_out = weights.shape[1]
+    ax.set_yticks(range(n_out), classes or [str(k) for k in range(n_out)])
+    ax.set_ylabel("output neuron")
+    ax.set_xlabel("hidden neuron" + (" (sorted by assigned class)" if assignments is not None
+                                     else ""))
+    ax.set_title("Hidden -> supervised-layer weights")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02, label="w")
+    return _save(fig, path)
+
+
+def tsne_maps(panels, labels, path, classes=None, seed=0):
+    """t-SNE embedding of each representation, points coloured by label.
+
+    Parameters
+    ----------
+    panels : dict
+        ``{title: array (samples, features)}``, e.g. input pixels, hidden counts and
+        output counts of the same samples.
+    labels : ndarray of int
+    """
+    from sklearn.manifold import TSNE
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.8))
+    axes = np.atleast_1d(axes)
+    for ax, (title, features) in zip(axes, panels.items()):
+        features = np.asarray(features, dtype=float)
+        perplexity = min(30.0, max(2.0, (len(features) - 1) / 3))
+        embedding = TSNE(n_components=2, perplexity=perplexity, init="pca",
+                         random_state=seed).fit_transform(features)
+        points = ax.scatter(embedding[:, 0], embedding[:, 1], c=labels, cmap="tab10",
+                            vmin=-0.5, vmax=9.5, s=4)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    cbar = fig.colorbar(points, ax=list(axes), fraction=0.02, pad=0.01, ticks=range(10))
+    if classes:
+        cbar.ax.set_yticklabels(classes)
+    fig.suptitle(f"t-SNE of {len(labels)} test samples")
+    return _save(fig, path)
+
+
+def plot_run(out_dir, figure_dir=None, tsne_samples=1000):
     """Write all figures of a run folder; returns the list of PNG paths."""
     import json
     from .checkpoint import load_checkpoint
@@ -114,11 +167,29 @@ def plot_run(out_dir, figure_dir=None):
                               arrays.get("assignments")),
              accuracy_curve(meta.get("curve", []), figure_dir / "accuracy_curve.png"),
              theta_histogram(arrays["theta"], figure_dir / "theta_histogram.png")]
+    config = meta["config"]
+    classes = list(DATASETS[config["dataset"]]["classes"])
+    if "supervised_weights" in arrays:
+        paths.append(output_weights(arrays["supervised_weights"],
+                                    figure_dir / "supervised_weights.png",
+                                    arrays.get("assignments"), classes))
     results_path = out_dir / "results.json"
     if results_path.exists():
         results = json.loads(results_path.read_text())
         vote = results["config"]["vote"]
-        classes = list(DATASETS[results["config"]["dataset"]]["classes"])
         paths.append(confusion(results[f"confusion_{vote}"], figure_dir / "confusion.png",
-                               classes))
+                               classes, title=f"Label statistics, {vote} vote"))
+        if "confusion_supervised" in results:
+            paths.append(confusion(results["confusion_supervised"],
+                                   figure_dir / "confusion_supervised.png", classes,
+                                   title="Supervised layer"))
+    if "test_outputs" in arrays and tsne_samples:
+        from .datasets import load_dataset
+        count = min(int(tsne_samples), len(arrays["test_outputs"]))
+        test = load_dataset(config["dataset"], "test", config.get("data_dir"))
+        panels = {"input pixels": test.images[:count].reshape(count, -1) / 255.0,
+                  "hidden-layer spike counts": arrays["test_counts"][:count],
+                  "supervised-layer spike counts": arrays["test_outputs"][:count]}
+        paths.append(tsne_maps(panels, arrays["test_labels"][:count],
+                               figure_dir / "tsne.png", classes))
     return paths

@@ -1,11 +1,15 @@
 """Training and evaluation loops with atomic checkpoints and resume.
 
-A run lives in one output folder. It goes through three phases, each a sequence of
-chunks (one Brian2 run each):
+A run lives in one output folder. It goes through the phases its model lists
+(:func:`phases_of`), each a sequence of chunks (one Brian2 run each). For the
+Diehl & Cook model:
 
 ``train``   plastic network on the training images (``epochs`` x ``train_samples``);
 ``assign``  frozen network on ``assign_samples`` training images: label assignment;
 ``test``    frozen network on ``test_samples`` test images: accuracy.
+
+Models with more training stages (sym-STDP's layer-by-layer schedule) list several
+training phases, each with its own network mode.
 
 After every chunk the whole state (weights, thresholds, spike counts so far, the
 position in the phase and a repetition carried over to the next chunk) is written to
@@ -31,7 +35,35 @@ from .datasets import load_dataset
 
 logger = logging.getLogger(__name__)
 
-PHASES = ("train", "assign", "test")
+@dataclass(frozen=True)
+class Phase:
+    """One stage of a run.
+
+    Attributes
+    ----------
+    name : str
+        Key in the checkpoint's progress record.
+    mode : str
+        Network mode (see the model's ``Network.MODES``).
+    kind : {'train', 'assign', 'test'}
+        Which images it shows: the training set ``epochs`` times, the first
+        ``assign_samples`` training images, or the first ``test_samples`` test images.
+    """
+
+    name: str
+    mode: str
+    kind: str
+
+
+DEFAULT_PHASES = (Phase("train", "train", "train"), Phase("assign", "test", "assign"),
+                  Phase("test", "test", "test"))
+
+
+def phases_of(module, config):
+    """The phases of a run of ``config`` (the model module may define its own)."""
+    if hasattr(module, "phases"):
+        return tuple(module.phases(config))
+    return DEFAULT_PHASES
 CHECKPOINT = "checkpoint.npz"
 RESULTS = "results.json"
 
@@ -48,9 +80,9 @@ class RunConfig:
     Parameters
     ----------
     model : str
-        Model name (``'diehl-cook'``).
+        Model name (``'diehl-cook'`` or ``'sym-stdp'``).
     n_neurons : int
-        Excitatory layer size.
+        Excitatory (hidden) layer size.
     dataset : {'mnist', 'fashion-mnist'}
     train_samples : int
         Training images per epoch (the first ones of the training set).
@@ -74,6 +106,9 @@ class RunConfig:
         ``{parameter: 'value with units'}`` applied on top of the model file.
     data_dir : str or None
         Where the data files are (see :mod:`bioplastic.datasets`).
+    schedule : str or None
+        Training schedule of models that have several (sym-STDP: ``'simultaneous'``
+        or ``'layer-by-layer'``); None for the others.
     """
 
     model: str = "diehl-cook"
@@ -91,6 +126,7 @@ class RunConfig:
     model_file: str = None
     overrides: dict = field(default_factory=dict)
     data_dir: str = None
+    schedule: str = None
 
     # fields that may differ between the original command and a resumed one
     _RESUMABLE = ("device", "data_dir", "chunk_slots")
@@ -113,6 +149,17 @@ class RunConfig:
         if self.model not in MODELS:
             raise ValueError(f"unknown model '{self.model}': expected one of {', '.join(MODELS)}")
         check_device(self.device)
+        module = MODELS[self.model]()
+        if self.schedule is None:
+            self.schedule = getattr(module, "DEFAULT_SCHEDULE", None)
+        schedules = getattr(module, "SCHEDULES", (None,))
+        if schedules == (None,) and self.schedule is not None:
+            raise ValueError(f"model '{self.model}' has one training schedule; leave out "
+                             f"schedule (got '{self.schedule}')")
+        if self.schedule not in schedules:
+            expected = ", ".join(str(s) for s in schedules)
+            raise ValueError(f"schedule must be one of {expected} for model '{self.model}', "
+                             f"got '{self.schedule}'")
         limits = {"train_samples": 60000, "assign_samples": 60000, "test_samples": 10000}
         for name, limit in limits.items():
             if int(getattr(self, name)) > limit:
@@ -129,7 +176,12 @@ def _diehl_cook():
     return diehl_cook
 
 
-MODELS = {"diehl-cook": _diehl_cook}
+def _sym_stdp():
+    from . import sym_stdp
+    return sym_stdp
+
+
+MODELS = {"diehl-cook": _diehl_cook, "sym-stdp": _sym_stdp}
 
 
 def machine_info():
@@ -149,8 +201,8 @@ def machine_info():
             "numpy": np.__version__}
 
 
-def _chunk_seed(seed, phase, chunk):
-    return int(np.random.SeedSequence([int(seed), PHASES.index(phase), int(chunk)])
+def _chunk_seed(seed, phase_index, chunk):
+    return int(np.random.SeedSequence([int(seed), int(phase_index), int(chunk)])
                .generate_state(1)[0])
 
 
@@ -171,6 +223,8 @@ class Run:
         self.progress = progress and tqdm is not None
         self.module = MODELS[config.model]()
         self.model = self.module.load_model(config.model_file, config.overrides)
+        self.phases = phases_of(self.module, self.config)
+        self.phase_names = tuple(p.name for p in self.phases)
         self.arrays, self.meta = {}, {}
         self._datasets = {}
         self._load_or_start()
@@ -209,7 +263,7 @@ class Run:
             "model_values": self.model.fingerprint(),
             "progress": {phase: {"position": 0, "retries": 0, "chunk": 0, "done": False,
                                  "seconds": 0.0, "slots": 0}
-                         for phase in PHASES},
+                         for phase in self.phase_names},
             "curve": [],
             "compile_seconds": {},
             "machine": machine_info(),
@@ -228,11 +282,11 @@ class Run:
 
     def _phase_data(self, phase):
         cfg = self.config
-        if phase == "train":
+        if phase.kind == "train":
             data = self._data("train")
             n = cfg.train_samples
             index = np.arange(n * cfg.epochs) % n
-        elif phase == "assign":
+        elif phase.kind == "assign":
             data = self._data("train")
             index = np.arange(cfg.assign_samples)
         else:
@@ -241,12 +295,17 @@ class Run:
         return data, index
 
     # -------------------------------------------------------------- running
-    def run(self, phases=PHASES):
-        """Run (or finish) the given phases, then write ``results.json``."""
-        for phase in phases:
-            if not self.meta["progress"][phase]["done"]:
+    def run(self, phases=None):
+        """Run (or finish) the given phases (default: all), then write ``results.json``.
+
+        ``phases`` may name phases or kinds (``("train",)`` runs every training phase).
+        """
+        for phase in self.phases:
+            if phases is not None and phase.name not in phases and phase.kind not in phases:
+                continue
+            if not self.meta["progress"][phase.name]["done"]:
                 self._run_phase(phase)
-        if all(self.meta["progress"][p]["done"] for p in PHASES):
+        if all(self.meta["progress"][p]["done"] for p in self.phase_names):
             return self.finish()
         return None
 
@@ -264,17 +323,18 @@ class Run:
 
     def _run_phase(self, phase):
         cfg = self.config
-        progress = self.meta["progress"][phase]
+        progress = self.meta["progress"][phase.name]
+        phase_index = self.phase_names.index(phase.name)
         data, index = self._phase_data(phase)
         total = len(index)
         if total == 0:
             progress["done"] = True
             self._save()
             return
-        network = self._network("train" if phase == "train" else "test")
-        state = {"weights": self.arrays["weights"], "theta": self.arrays["theta"]}
+        network = self._network(phase.mode)
+        state = {key: self.arrays[key] for key in self.module.STATE_KEYS}
         bar = tqdm(total=total, initial=progress["position"], unit="sample",
-                   desc=f"{phase} ({cfg.device})", file=sys.stderr) if self.progress else None
+                   desc=f"{phase.name} ({cfg.device})", file=sys.stderr) if self.progress else None
         try:
             while progress["position"] < total:
                 start = progress["position"]
@@ -282,15 +342,15 @@ class Run:
                 images = data.images[rows].reshape(len(rows), -1) / 255.0
                 tic = time.perf_counter()
                 result = network.run_chunk(state, images, progress["retries"],
-                                           _chunk_seed(cfg.seed, phase, progress["chunk"]))
+                                           _chunk_seed(cfg.seed, phase_index, progress["chunk"]),
+                                           labels=data.labels[rows])
                 elapsed = time.perf_counter() - tic
                 done = min(result.completed_rows, len(rows))
                 labels = data.labels[rows[:done]]
                 if done < result.completed_rows:  # blank padding rows at the very end
                     result.next_retries = 0
-                self._record(phase, result.final_counts[:done], labels, start)
-                if phase == "train":
-                    self.arrays["weights"], self.arrays["theta"] = state["weights"], state["theta"]
+                self._record(phase, result, done, labels)
+                self.arrays.update(state)
                 progress["position"] = start + done
                 progress["retries"] = result.next_retries if start + done < total else 0
                 progress["chunk"] += 1
@@ -306,21 +366,23 @@ class Run:
             if bar is not None:
                 bar.close()
             network.close()
-        logger.info("%s phase finished: %d samples in %.1f s", phase, total,
+        logger.info("%s phase finished: %d samples in %.1f s", phase.name, total,
                     progress["seconds"])
 
-    def _record(self, phase, counts, labels, start):
-        counts = counts.astype(np.uint16)
-        if phase == "train":
-            self._update_curve(counts, labels)
+    def _record(self, phase, result, done, labels):
+        counts = result.final_counts[:done].astype(np.uint16)
+        if phase.kind == "train":
+            self._update_curve(phase, counts, labels)
             return
-        key = f"{phase}_counts"
-        previous = self.arrays.get(key, np.zeros((0, counts.shape[1]), np.uint16))
-        self.arrays[key] = np.concatenate([previous, counts])
-        previous_labels = self.arrays.get(f"{phase}_labels", np.zeros(0, np.uint8))
-        self.arrays[f"{phase}_labels"] = np.concatenate([previous_labels, labels])
+        recorded = {"counts": counts, "labels": labels}
+        if result.final_outputs is not None:
+            recorded["outputs"] = result.final_outputs[:done].astype(np.uint16)
+        for name, values in recorded.items():
+            key = f"{phase.name}_{name}"
+            previous = self.arrays.get(key, np.zeros((0,) + values.shape[1:], values.dtype))
+            self.arrays[key] = np.concatenate([previous, values])
 
-    def _update_curve(self, counts, labels):
+    def _update_curve(self, phase, counts, labels):
         """Online accuracy: window k is predicted with assignments from window k-1."""
         window = self.config.curve_window
         current = self.arrays.get("window_counts", np.zeros((0, counts.shape[1]), np.uint16))
@@ -329,7 +391,9 @@ class Run:
         current_labels = np.concatenate([current_labels, labels])
         while len(current) >= window:
             block, block_labels = current[:window], current_labels[:window]
-            seen = self.meta["progress"]["train"]["position"] + len(counts) - (len(current) - window)
+            seen = (sum(self.meta["progress"][p.name]["position"] for p in self.phases
+                        if p.kind == "train")
+                    + len(counts) - (len(current) - window))
             if "previous_window_counts" in self.arrays:
                 assignments, rates = evaluation.assign_labels(
                     self.arrays["previous_window_counts"], self.arrays["previous_window_labels"])
@@ -350,7 +414,7 @@ class Run:
         results = {"config": cfg.to_dict(), "machine": self.meta["machine"],
                    "compile_seconds": self.meta["compile_seconds"],
                    "curve": self.meta["curve"], "phases": {}}
-        for phase in PHASES:
+        for phase in self.phase_names:
             progress = self.meta["progress"][phase]
             samples = progress["position"]
             results["phases"][phase] = {
@@ -372,6 +436,15 @@ class Run:
             results["accuracy"] = results[f"accuracy_{cfg.vote}"]
             results["silent_neurons"] = int(np.sum(assignments < 0))
             self._save()
+        if cfg.test_samples and "test_outputs" in self.arrays:
+            # models with an output layer: its most active neuron is the answer
+            labels = self.arrays["test_labels"]
+            predictions = evaluation.predict_from_outputs(self.arrays["test_outputs"])
+            results["accuracy_supervised"] = evaluation.accuracy(predictions, labels)
+            results["confusion_supervised"] = evaluation.confusion_matrix(
+                predictions, labels).tolist()
+            results["silent_outputs"] = float(np.mean(predictions < 0))
+            results["accuracy"] = results["accuracy_supervised"]
         path = self.out_dir / RESULTS
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(results, indent=2))
@@ -386,4 +459,5 @@ def config_from_checkpoint(out_dir):
     return RunConfig(**{k: v for k, v in meta["config"].items() if k in known})
 
 
-__all__ = ["RunConfig", "Run", "config_from_checkpoint", "machine_info", "PHASES"]
+__all__ = ["RunConfig", "Run", "Phase", "phases_of", "config_from_checkpoint",
+           "machine_info"]

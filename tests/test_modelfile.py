@@ -9,15 +9,27 @@ from brian2 import mV, ms
 
 from bioplastic import diehl_cook
 from bioplastic.modelfile import ModelFileError, find_model_file, parse_quantity
+from bioplastic.training import MODELS
 
 INVALID = sorted((Path(__file__).parent / "invalid").glob("*.py"))
 
 
 def _expectation(path):
-    match = re.search(r"# expect: field=(\S+); message=(.*)", path.read_text())
+    """``# expect: [model=NAME; ]field=FIELD; message=TEXT`` (model: diehl-cook)."""
+    match = re.search(r"# expect: (?:model=(\S+); )?field=(\S+); message=(.*)",
+                      path.read_text())
     assert match, f"{path} lacks an '# expect:' line"
-    field = None if match.group(1) == "None" else match.group(1)
-    return field, match.group(2).strip()
+    field = None if match.group(2) == "None" else match.group(2)
+    return match.group(1) or "diehl-cook", field, match.group(3).strip()
+
+
+def test_shipped_sym_stdp_file_loads_with_units():
+    from bioplastic import sym_stdp
+    model = sym_stdp.load_model()
+    assert model["tau_theta"] == 6e6 * ms
+    assert model["v_thresh_const"] == -72 * mV
+    assert float(model["w_init_max_supervised"]) == pytest.approx(2.4)  # 0.3 x w_max
+    assert "Hao" in model.header and "deviations" in model.header.lower()
 
 
 def test_shipped_model_file_loads_with_units():
@@ -32,9 +44,9 @@ def test_shipped_model_file_loads_with_units():
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
 def test_invalid_model_files_raise_clear_errors(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a file that were executed would write here
-    field, message = _expectation(path)
+    model, field, message = _expectation(path)
     with pytest.raises(ModelFileError) as error:
-        diehl_cook.load_model(path)
+        MODELS[model]().load_model(path)
     text = str(error.value)
     assert str(path) in text, "the error must name the file"
     assert message in text

@@ -10,9 +10,10 @@ so a lone pre->post pair does not potentiate (triplet rule); post->pre depresses
 
 import numpy as np
 import pytest
-from brian2 import NeuronGroup, Network, Synapses, TimedArray, defaultclock, ms, second
+from brian2 import ms
 
 from bioplastic import diehl_cook
+from spike_pairs import random_trains, run_pair
 
 W0 = 0.5
 
@@ -20,44 +21,24 @@ W0 = 0.5
 def _run_pair(model, pre_steps, post_steps, n_steps, event_driven=False, n_pre=1,
               w0=W0):
     """Simulate one input->excitatory synapse (or n_pre) with forced spike times."""
-    dt = model["dt"]
-    defaultclock.dt = dt
-    pre_raster = np.zeros((n_steps, n_pre))
-    for neuron, steps in enumerate(pre_steps):
-        pre_raster[np.asarray(steps, dtype=int), neuron] = 1
-    post_raster = np.zeros(n_steps)
-    post_raster[np.asarray(post_steps, dtype=int)] = 1
-    namespace = dict(model.namespace)
-    namespace["pre_raster"] = TimedArray(pre_raster, dt=dt)
-    namespace["post_raster"] = TimedArray(post_raster, dt=dt)
-    pre = NeuronGroup(n_pre, model["input_eqs"], threshold="pre_raster(t, i) > 0.5",
-                      reset=model["input_reset"], method="exact", namespace=namespace)
-    post = NeuronGroup(1, model["excitatory_eqs"], threshold="post_raster(t) > 0.5",
-                       reset=model["excitatory_reset"], method=model["integration_method"],
-                       namespace=namespace)
-    if event_driven:  # the canonical Brian2 STDP.py layout: per-synapse event-driven traces
-        synapses = Synapses(pre, post, """
-            w : 1
-            dpre_s/dt = -pre_s / tau_pre : 1 (event-driven)
-            dpost1_s/dt = -post1_s / tau_post1 : 1 (event-driven)
-            dpost2_s/dt = -post2_s / tau_post2 : 1 (event-driven)
-            """,
-            on_pre="""ge_post += w
-                      pre_s = 1
-                      w = clip(w - nu_pre * post1_s, 0, w_max)""",
-            on_post="""post2_before = post2_s
-                       w = clip(w + nu_post * pre_s * post2_before, 0, w_max)
-                       post1_s = 1
-                       post2_s = 1""", namespace=namespace)
-    else:
-        synapses = Synapses(pre, post, model["input_synapse_eqs"], on_pre=model["input_on_pre"],
-                            on_post=model["input_on_post"], namespace=namespace)
-    synapses.connect()
-    synapses.w = w0
-    if not event_driven:  # the network runs this at the start of every presentation
-        synapses.run_regularly(model["input_synapse_sample_start"], dt=n_steps * dt)
-    Network(pre, post, synapses).run(n_steps * dt, namespace={})
-    return np.array(synapses.w[:])
+    if not event_driven:  # the network runs sample_start at every presentation
+        return run_pair(model, pre_steps, post_steps, n_steps, w0, n_pre=n_pre,
+                        sample_start=model["input_synapse_sample_start"])
+    # the canonical Brian2 STDP.py layout: per-synapse event-driven traces
+    synapse = {"model": """
+        w : 1
+        dpre_s/dt = -pre_s / tau_pre : 1 (event-driven)
+        dpost1_s/dt = -post1_s / tau_post1 : 1 (event-driven)
+        dpost2_s/dt = -post2_s / tau_post2 : 1 (event-driven)
+        """,
+        "on_pre": """ge_post += w
+                     pre_s = 1
+                     w = clip(w - nu_pre * post1_s, 0, w_max)""",
+        "on_post": """post2_before = post2_s
+                      w = clip(w + nu_post * pre_s * post2_before, 0, w_max)
+                      post1_s = 1
+                      post2_s = 1"""}
+    return run_pair(model, pre_steps, post_steps, n_steps, w0, n_pre=n_pre, synapse=synapse)
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +103,7 @@ def test_model_traces_equal_event_driven_synaptic_traces(model):
     the two orderings differ by design)."""
     rng = np.random.default_rng(3)
     n_steps, n_pre = 4000, 20
-    post_steps = np.flatnonzero(rng.random(n_steps) < 0.02)
-    busy = np.zeros(n_steps, bool)
-    busy[post_steps] = True
-    pre_steps = []
-    for _ in range(n_pre):
-        steps = np.flatnonzero(rng.random(n_steps) < 0.03)
-        pre_steps.append(steps[~busy[steps]])
+    pre_steps, post_steps = random_trains(rng, n_steps, n_pre)
     clock_driven = _run_pair(model, pre_steps, post_steps, n_steps, n_pre=n_pre,
                              w0=0.3)
     event_driven = _run_pair(model, pre_steps, post_steps, n_steps, event_driven=True,

@@ -1,0 +1,84 @@
+"""Accuracy benchmark: train, (assign labels,) test on the full test set.
+
+Prints the accuracy on the test set, how long each phase took, and the machine;
+writes the full result to ``benchmarks/results/<name>.json`` (used by the docs).
+
+Usage (the figures in docs/benchmarks.md came from these commands)::
+
+    python benchmarks/diehl_cook_accuracy.py --neurons 400 --dataset mnist
+    python benchmarks/diehl_cook_accuracy.py --neurons 400 --dataset fashion-mnist
+    python benchmarks/diehl_cook_accuracy.py --neurons 100 --dataset mnist
+    python benchmarks/accuracy.py --model sym-stdp --neurons 400 --schedule layer-by-layer
+    python benchmarks/accuracy.py --model sym-stdp --neurons 400 --dataset fashion-mnist \
+        --set scaling_beta=0.05 --set tau_theta=5e7*ms --set theta_plus=0.05*mV
+
+(``diehl_cook_accuracy.py`` is this script with ``--model diehl-cook``.)
+
+The run folder (``--out``) holds a checkpoint: killing and restarting the same
+command resumes where it stopped.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from bioplastic.training import MODELS, Run, RunConfig
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv=None, script="accuracy.py", model="diehl-cook"):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=model, choices=sorted(MODELS))
+    parser.add_argument("--schedule", default=None,
+                        help="training schedule (sym-stdp: layer-by-layer or simultaneous)")
+    parser.add_argument("--neurons", type=int, default=400)
+    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
+    parser.add_argument("--train-samples", type=int, default=60000)
+    parser.add_argument("--assign-samples", type=int, default=10000)
+    parser.add_argument("--test-samples", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--device", default="cpp_standalone")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--out", default=None, help="run folder (default runs/bench-...)")
+    parser.add_argument("--name", default=None, help="result file name (without .json)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a model-file parameter")
+    args = parser.parse_args(argv)
+    overrides = dict(item.split("=", 1) for item in args.set)
+    config = RunConfig(model=args.model, schedule=args.schedule, n_neurons=args.neurons,
+                       dataset=args.dataset,
+                       train_samples=args.train_samples, epochs=args.epochs,
+                       assign_samples=args.assign_samples, test_samples=args.test_samples,
+                       device=args.device, seed=args.seed, data_dir=args.data_dir,
+                       overrides=overrides).validate()
+    schedule = f"_{config.schedule}" if config.schedule else ""
+    name = args.name or (f"{args.model.replace('-', '_')}{schedule}_{args.dataset}_"
+                         f"{args.neurons}")
+    out = Path(args.out or f"runs/bench-{name}")
+    wall = time.time()
+    results = Run(config, out).run()
+    results["benchmark"] = {"command": f"python benchmarks/{script} "
+                            + " ".join(sys.argv[1:] if argv is None else argv),
+                            "wall_seconds_this_invocation": time.time() - wall,
+                            "date": time.strftime("%Y-%m-%d")}
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(results, indent=2))
+    phases = results["phases"]
+    print(f"model {args.model} {config.schedule or ''}, {args.neurons} neurons, "
+          f"{args.dataset}, device {args.device}")
+    if "accuracy_supervised" in results:
+        print(f"test accuracy (supervised layer):  {100 * results['accuracy_supervised']:.2f}%")
+    print(f"test accuracy (all-activity vote): {100 * results['accuracy_all']:.2f}%")
+    print(f"test accuracy (proportion vote):   {100 * results['accuracy_proportion']:.2f}%")
+    for phase, info in phases.items():
+        print(f"{phase:>6}: {info['samples']} samples in {info['seconds']:.0f} s "
+              f"({info['samples_per_second'] or 0:.1f} samples/s)")
+    print(f"machine: {results['machine']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,451 @@
+"""Building blocks shared by the image-presentation networks (Diehl & Cook, sym-STDP).
+
+Both models have the same first two layers: 784 Poisson inputs, all-to-all plastic
+synapses onto N excitatory neurons with an adaptive threshold, and a one-to-one
+inhibitory layer that inhibits every other excitatory neuron. Their model files
+fill the same code fields (``input_eqs``, ``excitatory_eqs``, ``input_on_pre`` ...);
+:class:`PresentationNetwork` wires them together and runs the presentation
+protocol inside the network:
+
+* The input group holds, in every neuron, the index of the image being shown
+  (``sample_in_chunk``), how often it was repeated (``retries``) and how many
+  excitatory spikes the current presentation produced (``slot_spikes``, counted by
+  excitatory->input synapses). A ``run_regularly`` at the start of each presentation
+  slot decides between "next image" and "show again with a higher rate", and reads
+  the new rates from a TimedArray.
+* At each slot start the state is reset (model-file code) and the input->excitatory
+  weights are normalised: the column sums are accumulated into ``w_total`` of each
+  excitatory neuron by a synaptic ``run_regularly`` and the weights are rescaled to
+  the target sum.
+
+Everything respects brian2genn's limits (one run, homogeneous delays, one pre/post
+pathway, single clock with slot-rate ``run_regularly`` in the ``start`` slot,
+TimedArray only in ``run_regularly``, no variables of other groups read there).
+A model module subclasses :class:`PresentationNetwork` to add layers.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
+from .modelfile import Field, ModelFileError, quantity_in
+from .simulation import CompiledNetwork, project_key
+
+N_INPUT = 784
+
+
+def quantity(unit, low=None, high=None, **options):
+    """Spec of a quantity field (shorthand for :class:`~bioplastic.modelfile.Field`)."""
+    return Field("quantity", unit, low, high, **options)
+
+
+#: Fields every presentation-network model file has (the models add their own).
+COMMON_FIELDS = {
+    "dt": quantity(ms, 0.001, 10, low_exclusive=True),
+    "presentation_time": quantity(ms, 0, None, low_exclusive=True),
+    "rest_time": quantity(ms, 0, None),
+    "max_input_rate": quantity(Hz, 0, 10000, low_exclusive=True),
+    "rate_boost": quantity(Hz, 0, 10000),
+    "min_spikes": quantity(1, 0, None, integer=True),
+    "max_retries": quantity(1, 0, 1000, integer=True),
+    "integration_method": Field("method"),
+    "v_rest_e": quantity(mV, -200, 100),
+    "refractory_e": quantity(ms, 0, None),
+    "theta_init": quantity(mV, -100, 200),
+    "v_rest_i": quantity(mV, -200, 100),
+    "refractory_i": quantity(ms, 0, None),
+    "w_init_max": quantity(1, 0, None),
+    "input_eqs": Field("equations", optional=True),
+    "input_reset": Field("code", optional=True),
+    "input_sample_start": Field("code", optional=True),
+    "excitatory_eqs": Field("equations"),
+    "excitatory_threshold": Field("expression"),
+    "excitatory_reset": Field("code"),
+    "excitatory_sample_start": Field("code", optional=True),
+    "inhibitory_eqs": Field("equations"),
+    "inhibitory_threshold": Field("expression"),
+    "inhibitory_reset": Field("code"),
+    "inhibitory_sample_start": Field("code", optional=True),
+    "input_synapse_eqs": Field("equations"),
+    "input_on_pre": Field("code"),
+    "input_on_post": Field("code", optional=True),
+    "input_synapse_sample_start": Field("code", optional=True),
+    "exc_inh_on_pre": Field("code"),
+    "inh_exc_on_pre": Field("code"),
+    "excitatory_eqs_test": Field("equations"),
+    "excitatory_reset_test": Field("code"),
+    "input_on_pre_test": Field("code"),
+}
+
+#: Variables the builder adds to the groups (usable in model-file code).
+COMMON_BUILDER_IDENTIFIERS = {"rate", "slot_start", "sample_in_chunk", "retries",
+                              "slot_spikes", "w_total", "rng_seed"}
+
+#: Presentation state kept by every group that needs to know which image is shown.
+PRESENTATION_STATE = """
+slot_start : second           # start of the current presentation slot
+sample_in_chunk : 1           # stimulus row being shown
+retries : 1                   # repetitions of this row so far
+slot_spikes : 1               # excitatory spikes in this presentation
+"""
+
+#: Slot-start decision, the same in every group holding a copy of the state:
+#: show the image again (fewer than min_spikes spikes) or go to the next one.
+PRESENTATION_DECISION = """
+decide = int(t > first_slot_end)
+again = decide * int(slot_spikes < min_spikes) * int(retries < max_retries)
+advance = decide * (1 - again)
+sample_in_chunk += advance
+retries = (retries + again) * (1 - advance)
+slot_spikes = 0
+slot_start = t
+"""
+
+#: on_pre code of the excitatory -> state-holder counting synapses.
+COUNT_SPIKE = "slot_spikes_post += int(t - slot_start_post < presentation_window)"
+
+
+def check_protocol(model):
+    """Presentation and rest must be whole numbers of time steps; theta must exist."""
+    dt = model["dt"]
+    for name in ("presentation_time", "rest_time"):
+        steps = float(model[name] / dt)
+        if abs(steps - round(steps)) > 1e-6:
+            raise ModelFileError(model.path, f"must be a whole number of time steps "
+                                 f"(dt = {dt!r}), got {model[name]!r}", field=name,
+                                 lineno=model.linenos.get(name))
+    if "theta" not in model["excitatory_eqs"]:
+        raise ModelFileError(model.path, "the excitatory equations must define 'theta' "
+                             "(the adaptive threshold saved in checkpoints)",
+                             field="excitatory_eqs", lineno=model.linenos.get("excitatory_eqs"))
+
+
+def hidden_initial_state(model, n_neurons, rng):
+    """Input weights ``w_init_max x U[0, 1]`` (784 x N) and theta = ``theta_init`` (volts)."""
+    weights = float(model["w_init_max"]) * rng.random((N_INPUT, n_neurons))
+    theta = np.full(n_neurons, quantity_in(model["theta_init"], 1))
+    return {"weights": weights, "theta": theta}
+
+
+@dataclass
+class Protocol:
+    """Presentation timing in integer time steps."""
+
+    dt: float
+    slot_steps: int
+    presentation_steps: int
+    min_spikes: int
+    max_retries: int
+
+    @classmethod
+    def from_model(cls, model):
+        dt = model["dt"]
+        presentation = int(round(float(model["presentation_time"] / dt)))
+        rest = int(round(float(model["rest_time"] / dt)))
+        return cls(float(dt), presentation + rest, presentation,
+                   int(model["min_spikes"]), int(model["max_retries"]))
+
+    @property
+    def slot_duration(self):
+        return self.slot_steps * self.dt * second
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk did.
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        Stimulus row shown in each presentation slot.
+    retries : ndarray of int
+        Repetition number of each slot (0 = first showing).
+    counts : ndarray, shape (slots, n_neurons)
+        Excitatory spikes in each slot's presentation window.
+    completed_rows : int
+        Number of stimulus rows whose presentation finished in this chunk.
+    next_retries : int
+        Retry number with which the first unfinished row must be shown next.
+    final_counts : ndarray, shape (completed_rows, n_neurons)
+        Counts of the last presentation of each completed row.
+    final_outputs : ndarray, shape (completed_rows, n_outputs), or None
+        Output-layer spike counts of the same presentations (models with one).
+    """
+
+    rows: np.ndarray
+    retries: np.ndarray
+    counts: np.ndarray
+    completed_rows: int
+    next_retries: int
+    final_counts: np.ndarray
+    final_outputs: np.ndarray = None
+
+
+def schedule_from_counts(slot_totals, initial_retries, protocol):
+    """Replay the in-network presentation rule from per-slot spike totals.
+
+    Returns the row and retry number of every slot, and the decision after the
+    last slot (``(rows, retries, last_done)``).
+    """
+    n_slots = len(slot_totals)
+    rows = np.zeros(n_slots, dtype=np.int64)
+    retries = np.zeros(n_slots, dtype=np.int64)
+    row, retry = 0, initial_retries
+    for k in range(n_slots):
+        if k > 0:
+            if slot_totals[k - 1] < protocol.min_spikes and retry < protocol.max_retries:
+                retry += 1
+            else:
+                row, retry = row + 1, 0
+        rows[k], retries[k] = row, retry
+    last_done = not (slot_totals[-1] < protocol.min_spikes and retry < protocol.max_retries)
+    return rows, retries, last_done
+
+
+class PresentationNetwork:
+    """Input, excitatory and inhibitory layers compiled for one mode and size.
+
+    Parameters
+    ----------
+    model : ModelFile
+        Validated model file.
+    n_neurons : int
+        Excitatory (and inhibitory) layer size.
+    mode : str
+        One of :attr:`MODES`; test-like modes use the file's frozen variants (no
+        plasticity, constant theta).
+    device_name : {'runtime', 'cpp_standalone'}
+    chunk_slots : int
+        Presentation slots simulated per Brian2 run.
+    cache_dir : Path, optional
+        Compiled-project cache.
+    """
+
+    #: mode -> (input->excitatory layer learns and theta adapts, output layer learns)
+    MODES = {"train": (True, False), "test": (False, False)}
+    #: name of the model (compiled-project keys)
+    model_key = "presentation-network"
+
+    def __init__(self, model, n_neurons, mode="train", device_name="runtime",
+                 chunk_slots=200, cache_dir=None):
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {', '.join(self.MODES)}, got '{mode}'")
+        if int(n_neurons) < 1:
+            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons}")
+        self.model = model
+        self.n_neurons = int(n_neurons)
+        self.mode = mode
+        self.hidden_plastic, self.output_plastic = self.MODES[mode]
+        self.protocol = Protocol.from_model(model)
+        self.chunk_slots = int(chunk_slots)
+        key = project_key(self.model_key, mode, self.n_neurons, self.chunk_slots,
+                          sorted(model.fingerprint().items()))
+        self.network = CompiledNetwork(
+            self._build, duration=self.chunk_slots * self.protocol.slot_duration,
+            dt=model["dt"], device_name=device_name,
+            project_key=f"{self.model_key}-{mode}-{self.n_neurons}-{key}",
+            seed_variable=("input", "rng_seed"), cache_dir=cache_dir)
+        self._order_checked = False
+
+    # ------------------------------------------------------------------ building
+    def column_sum_target(self):
+        """Sum of the input weights into each excitatory neuron after normalisation."""
+        return self.model["column_sum_target"]
+
+    def _build(self):
+        model, n = self.model, self.n_neurons
+        plastic = self.hidden_plastic
+        slot = self.protocol.slot_duration
+        stimulus = TimedArray(np.zeros((self.chunk_slots, N_INPUT)), dt=1 * second,
+                              name="stimulus")
+        namespace = model.namespace
+        namespace.update(
+            stimulus=stimulus, stimulus_row=1 * second,
+            # half a step below the edge so float rounding cannot move it
+            presentation_window=model["presentation_time"] - 0.5 * model["dt"],
+            first_slot_end=0 * second, column_sum_target=self.column_sum_target())
+
+        inp = NeuronGroup(
+            N_INPUT, model["input_eqs"] + PRESENTATION_STATE + """
+            rate : Hz                     # Poisson rate of this pixel now
+            rng_seed : integer (shared)   # seeds this chunk's random numbers
+            """,
+            threshold="t - slot_start < presentation_window and rand() < rate * dt",
+            reset=model["input_reset"] or None, method="exact", name="input",
+            namespace=namespace)
+        inp.run_regularly(PRESENTATION_DECISION + """
+            rate = stimulus(sample_in_chunk * stimulus_row, i) * (max_input_rate + retries * rate_boost)
+            """ + model["input_sample_start"], dt=slot, when="start", order=0,
+            name="input_presentation")
+
+        exc = NeuronGroup(
+            n, (model["excitatory_eqs"] if plastic else model["excitatory_eqs_test"])
+            + "\nw_total : 1  # sum of the incoming input weights (for normalisation)",
+            threshold=model["excitatory_threshold"],
+            reset=model["excitatory_reset"] if plastic else model["excitatory_reset_test"],
+            refractory=model["refractory_e"], method=model["integration_method"],
+            name="excitatory", namespace=namespace)
+        exc.v = model["v_rest_e"]
+        exc.theta = model["theta_init"]
+        inh = NeuronGroup(
+            n, model["inhibitory_eqs"], threshold=model["inhibitory_threshold"],
+            reset=model["inhibitory_reset"], refractory=model["refractory_i"],
+            method=model["integration_method"], name="inhibitory", namespace=namespace)
+        inh.v = model["v_rest_i"]
+
+        input_exc = Synapses(
+            inp, exc, model["input_synapse_eqs"],
+            on_pre=model["input_on_pre"] if plastic else model["input_on_pre_test"],
+            on_post=(model["input_on_post"] or None) if plastic else None,
+            name="input_exc", namespace=namespace)
+        input_exc.connect()
+        exc_inh = Synapses(exc, inh, on_pre=model["exc_inh_on_pre"], name="exc_inh",
+                           namespace=namespace)
+        exc_inh.connect(j="i")
+        inh_exc = Synapses(inh, exc, on_pre=model["inh_exc_on_pre"], name="inh_exc",
+                           namespace=namespace)
+        inh_exc.connect(condition="i != j")
+        # Every excitatory spike is counted by each input neuron's copy of the
+        # presentation state (all 784 copies take the same decision).
+        counter = Synapses(exc, inp, on_pre=COUNT_SPIKE, name="spike_counter",
+                           namespace=namespace)
+        counter.connect()
+
+        # Slot start, in this order: reset state, sum each column, rescale it.
+        sample_start = model["excitatory_sample_start"]
+        if plastic:
+            sample_start = (sample_start or "") + "\nw_total = 0"
+            add_column_normalisation(input_exc, "column_sum_target", slot,
+                                     model["input_synapse_sample_start"])
+        if sample_start:
+            exc.run_regularly(sample_start, dt=slot, when="start", order=-3,
+                              name="excitatory_sample_start")
+        if model["inhibitory_sample_start"]:
+            inh.run_regularly(model["inhibitory_sample_start"], dt=slot, when="start",
+                              order=-3, name="inhibitory_sample_start")
+        spikes = SpikeMonitor(exc, name="excitatory_spikes")
+        objects = {"input": inp, "excitatory": exc, "inhibitory": inh,
+                   "input_exc": input_exc, "exc_inh": exc_inh, "inh_exc": inh_exc,
+                   "spike_counter": counter, "excitatory_spikes": spikes,
+                   "stimulus": stimulus}
+        objects.update(self._build_more(objects, namespace))
+        return objects
+
+    def _build_more(self, objects, namespace):
+        """Hook for subclasses: create further layers, return them by name."""
+        return {}
+
+    # ------------------------------------------------------------------ running
+    @property
+    def compile_seconds(self):
+        return self.network.compile_seconds
+
+    def _more_values(self, state, labels, initial_retries):
+        """Hook: further ``{'object.variable': value}`` initial values of a chunk."""
+        return {}
+
+    def _more_tables(self, labels):
+        """Hook: further ``{'timed_array': values}`` of a chunk."""
+        return {}
+
+    def _read_more(self, state):
+        """Hook: copy further learned variables into ``state`` after a chunk."""
+
+    def _outputs(self):
+        """Hook: per-slot output-layer spike counts, or None without such a layer."""
+        return None
+
+    def run_chunk(self, state, intensities, initial_retries, seed, labels=None):
+        """Present up to ``chunk_slots`` presentations of the given images.
+
+        Parameters
+        ----------
+        state : dict
+            ``weights`` (784 x N), ``theta`` (N, volts) and any further arrays of the
+            model. Updated in place by the modes that learn.
+        intensities : ndarray, shape (<= chunk_slots, 784)
+            Pixel intensities in [0, 1], row 0 shown first (blank rows pad the end).
+        initial_retries : int
+            Repetition number of row 0 (a repeat carried over from the last chunk).
+        seed : int
+            Random seed of this chunk.
+        labels : ndarray of int, optional
+            Label of each row (used by models with a teacher).
+
+        Returns
+        -------
+        ChunkResult
+        """
+        table = np.zeros((self.chunk_slots, N_INPUT))
+        table[: len(intensities)] = intensities
+        values = {
+            "input_exc.w": np.asarray(state["weights"], dtype=float).ravel(),
+            "excitatory.theta": np.asarray(state["theta"], dtype=float),
+            "input.retries": float(initial_retries),
+            "input.sample_in_chunk": 0.0,
+            "input.slot_spikes": 0.0,
+            "input.slot_start": 0.0,
+        }
+        values.update(self._more_values(state, labels, initial_retries))
+        tables = {"stimulus": table}
+        tables.update(self._more_tables(labels))
+        self.network.run(values, tables, seed)
+        if not self._order_checked:
+            check_synapse_order(self.network, "input_exc", N_INPUT, self.n_neurons)
+            self._order_checked = True
+        counts = self._slot_counts("excitatory_spikes", self.n_neurons)
+        rows, retries, last_done = schedule_from_counts(counts.sum(axis=1), initial_retries,
+                                                        self.protocol)
+        network_row = self.network.get("input.sample_in_chunk")[0]
+        if int(round(network_row)) != rows[-1]:
+            raise RuntimeError(
+                f"presentation schedule mismatch: the network is at row {network_row}, "
+                f"the spike record implies row {rows[-1]}")
+        completed = int(rows[-1]) + (1 if last_done else 0)
+        next_retries = 0 if last_done else int(retries[-1]) + 1
+        # the last slot of each completed row is its final presentation
+        last_slot = np.searchsorted(rows, np.arange(completed), side="right") - 1
+        if self.hidden_plastic:
+            state["weights"] = self.network.get("input_exc.w").reshape(N_INPUT, self.n_neurons)
+            state["theta"] = self.network.get("excitatory.theta")
+        self._read_more(state)
+        outputs = self._outputs()
+        return ChunkResult(rows, retries, counts, completed, next_retries,
+                           counts[last_slot],
+                           None if outputs is None else outputs[last_slot])
+
+    def _slot_counts(self, monitor, n):
+        """Spikes of each neuron in each slot's presentation window."""
+        neuron, step = self.network.spikes(monitor)
+        slot = step // self.protocol.slot_steps
+        in_window = (step - slot * self.protocol.slot_steps) < self.protocol.presentation_steps
+        counts = np.zeros((self.chunk_slots, n), dtype=np.int32)
+        np.add.at(counts, (slot[in_window], neuron[in_window]), 1)
+        return counts
+
+    def close(self):
+        self.network.close()
+
+
+def add_column_normalisation(synapses, target, slot, extra_code=""):
+    """Rescale the weights into every post-synaptic neuron to sum to ``target``.
+
+    Two synaptic ``run_regularly`` operations at each slot start: the first adds each
+    weight to the post-synaptic ``w_total`` (zeroed just before by the neuron's own
+    slot-start code, order -3), the second multiplies by ``target / w_total``.
+    """
+    name = synapses.name
+    synapses.run_regularly("w_total_post += w\n" + (extra_code or ""), dt=slot,
+                           when="start", order=-2, name=f"{name}_column_sum")
+    synapses.run_regularly(f"w = w * {target} / w_total_post", dt=slot, when="start",
+                           order=-1, name=f"{name}_normalise")
+
+
+def check_synapse_order(network, name, n_pre, n_post):
+    """Weights are exchanged as flat arrays: insist on Brian2's row-major order."""
+    i = network.get(f"{name}.i")
+    j = network.get(f"{name}.j")
+    if not (np.array_equal(i, np.repeat(np.arange(n_pre), n_post))
+            and np.array_equal(j, np.tile(np.arange(n_post), n_pre))):
+        raise RuntimeError(f"unexpected synapse order for {name} weights")

@@ -1,0 +1,202 @@
+"""The sym-STDP supervised network: symmetric window, scaling, teacher, learning.
+
+The symmetric rule from the model file (each spike adds trace_increment to its
+neuron's trace):
+  pre spike at t1:   w += nu x trace_increment x sum over earlier post spikes exp(-(t1 - t_post)/tau_minus)
+  post spike at t2:  w += nu x trace_increment x sum over earlier pre spikes exp(-(t2 - t_pre)/tau_plus)
+so both timing orders potentiate and the change decays with |dt|.
+"""
+
+import numpy as np
+import pytest
+from brian2 import ms
+
+from bioplastic import sym_stdp
+from bioplastic.training import Run, RunConfig
+from conftest import TRAIN_DEVICE
+from spike_pairs import random_trains, run_pair
+
+W0 = 0.3
+N = 12
+
+#: (pre group fields, post group fields, synapse fields, learning rate, w_max) per layer
+LAYERS = {
+    "input->hidden": (("input_eqs", "input_reset"), ("excitatory_eqs", "excitatory_reset"),
+                      ("input_synapse_eqs", "input_on_pre", "input_on_post"),
+                      "nu_input", "w_max"),
+    "hidden->supervised": (("excitatory_eqs", "excitatory_reset"),
+                           ("supervised_eqs", "supervised_reset"),
+                           ("supervised_synapse_eqs", "supervised_on_pre",
+                            "supervised_on_post"),
+                           "nu_supervised", "w_max_supervised"),
+}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return sym_stdp.load_model()
+
+
+@pytest.fixture
+def numpy_target():
+    """Tiny networks: numpy code generation, no compiler in the loop."""
+    from brian2 import prefs
+    old = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = old
+
+
+def _layer_pair(model, layer, pre_steps, post_steps, n_steps, w0=W0, n_pre=1,
+                synapse=None):
+    pre, post, fields, _, _ = LAYERS[layer]
+    synapse = synapse or {"model": model[fields[0]], "on_pre": model[fields[1]],
+                          "on_post": model[fields[2]]}
+    return run_pair(model, pre_steps, post_steps, n_steps, w0, pre=pre, post=post,
+                    synapse=synapse, n_pre=n_pre)
+
+
+def _steps(model, time):
+    return int(round(float(time / model["dt"])))
+
+
+@pytest.mark.usefixtures("numpy_target")
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+@pytest.mark.parametrize("delta", [-40, -20, -10, -5, -2, -0.5, 0.5, 2, 5, 10, 20, 40])
+def test_both_timing_orders_potentiate_with_the_analytic_window(model, layer, delta):
+    """delta = t_post - t_pre (ms); one pair of spikes, 5 ms apart from the ends."""
+    rate = float(model[LAYERS[layer][3]])
+    t_pre = 50 * ms
+    t_post = t_pre + delta * ms
+    end = max(t_pre, t_post) + 5 * ms
+    w = _layer_pair(model, layer, [[_steps(model, t_pre)]], [_steps(model, t_post)],
+                    _steps(model, end))
+    tau = model["tau_plus"] if delta > 0 else model["tau_minus"]
+    expected = W0 + rate * float(model["trace_increment"]) * np.exp(-abs(delta) * ms / tau)
+    assert w[0] == pytest.approx(expected, rel=1e-9)
+    assert w[0] > W0
+
+
+@pytest.mark.usefixtures("numpy_target")
+def test_window_is_symmetric_and_decays_with_the_time_difference(model):
+    gaps = [1, 5, 15, 30, 60]
+    changes = {}
+    for sign in (1, -1):
+        for gap in gaps:
+            t_pre = 100 * ms
+            t_post = t_pre + sign * gap * ms
+            w = _layer_pair(model, "input->hidden", [[_steps(model, t_pre)]],
+                            [_steps(model, t_post)], _steps(model, 170 * ms))
+            changes[sign * gap] = w[0] - W0
+    for gap in gaps:  # tau_plus == tau_minus in the shipped file: mirror images
+        assert changes[gap] == pytest.approx(changes[-gap], rel=1e-9)
+    decreasing = [changes[g] for g in gaps]
+    assert all(a > b > 0 for a, b in zip(decreasing, decreasing[1:]))
+
+
+@pytest.mark.usefixtures("numpy_target")
+def test_weights_are_clipped_to_each_layers_maximum(model):
+    for layer, (_, _, _, _, w_max_name) in LAYERS.items():
+        w_max = float(model[w_max_name])
+        w = _layer_pair(model, layer, [[10]], [12], 30, w0=w_max - 1e-6)
+        assert w[0] == w_max, layer
+
+
+@pytest.mark.usefixtures("numpy_target")
+def test_model_traces_equal_event_driven_synaptic_traces(model):
+    """Neuron-held traces give the weights of Brian2's per-synapse event-driven form
+    (STDP.py layout) on random trains without same-step pre/post coincidences."""
+    rng = np.random.default_rng(7)
+    n_steps, n_pre = 4000, 15
+    pre_steps, post_steps = random_trains(rng, n_steps, n_pre)
+    event_driven = {"model": """
+        w : 1
+        dapre/dt = -apre / tau_plus : 1 (event-driven)
+        dapost/dt = -apost / tau_minus : 1 (event-driven)
+        """,
+        "on_pre": """ge_post += w
+                     apre += trace_increment
+                     w = clip(w + nu_input * apost, 0, w_max)""",
+        "on_post": """apost += trace_increment
+                      w = clip(w + nu_input * apre, 0, w_max)"""}
+    model_rule = _layer_pair(model, "input->hidden", pre_steps, post_steps, n_steps,
+                             n_pre=n_pre)
+    reference = _layer_pair(model, "input->hidden", pre_steps, post_steps, n_steps,
+                            n_pre=n_pre, synapse=event_driven)
+    assert np.abs(model_rule - W0).max() > 1e-3
+    np.testing.assert_allclose(model_rule, reference, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- network level
+@pytest.fixture(scope="module")
+def mnist(data_dir):
+    from bioplastic.datasets import load_dataset
+    data = load_dataset("mnist", "train", data_dir=data_dir, download=False)
+    return data.intensities()[:40], data.labels[:40]
+
+
+def _chunk(model, mnist, mode, slots=4, seed=3, state=None):
+    images, labels = mnist
+    network = sym_stdp.SymStdpNetwork(model, N, mode, "runtime", chunk_slots=slots)
+    try:
+        state = state or sym_stdp.initial_state(model, N, np.random.default_rng(seed))
+        result = network.run_chunk(state, images[:slots], 0, seed, labels=labels[:slots])
+    finally:
+        network.close()
+    return state, result
+
+
+def test_scaling_keeps_each_in_weight_sum_at_beta_times_fan_in(mnist):
+    frozen_rule = sym_stdp.load_model(overrides={"nu_input": "0", "nu_supervised": "0"})
+    state, result = _chunk(frozen_rule, mnist, "train", slots=2)
+    assert result.counts.sum() > 0
+    beta, beta_sl = float(frozen_rule["scaling_beta"]), float(frozen_rule["scaling_beta_supervised"])
+    np.testing.assert_allclose(state["weights"].sum(axis=0),
+                               beta * 784 * float(frozen_rule["w_max"]), rtol=1e-12)
+    np.testing.assert_allclose(state["supervised_weights"].sum(axis=0),
+                               beta_sl * N * float(frozen_rule["w_max_supervised"]), rtol=1e-12)
+
+
+def test_teacher_drives_only_the_labelled_neuron_at_its_rate(model, mnist):
+    slots = 8
+    _, result = _chunk(model, mnist, "train_supervised", slots=slots)
+    labels = mnist[1][:result.completed_rows]
+    outputs = result.final_outputs
+    assert outputs.shape == (result.completed_rows, 10)
+    for row, label in enumerate(labels):
+        others = np.delete(outputs[row], label)
+        assert others.sum() == 0, (row, label, outputs[row])
+    # Poisson at teacher_rate during the presentation window
+    expected = float(model["teacher_rate"] * model["presentation_time"]) * len(labels)
+    total = outputs.sum()
+    assert abs(total - expected) < 4 * np.sqrt(expected), (total, expected)
+
+
+def test_modes_learn_only_their_layers(model, mnist):
+    start = sym_stdp.initial_state(model, N, np.random.default_rng(1))
+    for mode, (hidden, supervised) in sym_stdp.SymStdpNetwork.MODES.items():
+        state = {k: v.copy() for k, v in start.items()}
+        state, _ = _chunk(model, mnist, mode, slots=2, state=state)
+        assert (not np.array_equal(state["weights"], start["weights"])) == hidden, mode
+        assert (not np.array_equal(state["theta"], start["theta"])) == hidden, mode
+        assert (not np.array_equal(state["supervised_weights"],
+                                   start["supervised_weights"])) == supervised, mode
+
+
+@pytest.mark.parametrize("schedule", ["layer-by-layer", "simultaneous"])
+def test_small_end_to_end_run_learns_above_chance(data_dir, tmp_path, schedule):
+    config = RunConfig(model="sym-stdp", schedule=schedule, n_neurons=30,
+                       train_samples=300, assign_samples=100, test_samples=200,
+                       chunk_slots=100, curve_window=100, seed=2, device=TRAIN_DEVICE,
+                       data_dir=str(data_dir))
+    results = Run(config, tmp_path, progress=False).run()
+    assert results["accuracy_supervised"] > 0.35  # chance: 0.10
+    assert results["accuracy"] == results["accuracy_supervised"]
+    assert "accuracy_all" in results  # label statistics, for comparison
+    assert np.asarray(results["confusion_supervised"]).sum() <= 200
+    expected_phases = (["train_hidden", "train_supervised"] if schedule == "layer-by-layer"
+                       else ["train"]) + ["assign", "test"]
+    assert list(results["phases"]) == expected_phases
+    from bioplastic.plotting import plot_run
+    names = {p.name for p in plot_run(tmp_path, tsne_samples=60)}
+    assert {"confusion_supervised.png", "tsne.png", "supervised_weights.png"} <= names
