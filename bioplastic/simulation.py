@@ -13,6 +13,7 @@ thresholds, the stimulus table and a random seed) is handed over:
   a run argument, so each chunk gets its own reproducible random stream.
 """
 
+import gc
 import hashlib
 import logging
 import os
@@ -199,6 +200,11 @@ class CompiledNetwork:
             shutil.rmtree(self.directory / self._results, ignore_errors=True)
             device.reinit()
             set_device("runtime")
+        # Brian2 numbers automatic names (code objects, ...) past those of objects
+        # still alive; freeing ours makes the next build of the same network generate
+        # identical files, so that a cached standalone project is not recompiled.
+        self.objects, self.network = {}, None
+        gc.collect()
 
 
 def device_report():

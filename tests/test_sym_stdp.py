@@ -12,6 +12,7 @@ import pytest
 from brian2 import ms
 
 from bioplastic import sym_stdp
+from bioplastic.checkpoint import load_checkpoint
 from bioplastic.training import Run, RunConfig
 from conftest import TRAIN_DEVICE
 from spike_pairs import random_trains, run_pair
@@ -200,3 +201,36 @@ def test_small_end_to_end_run_learns_above_chance(data_dir, tmp_path, schedule):
     from bioplastic.plotting import plot_run
     names = {p.name for p in plot_run(tmp_path, tsne_samples=60)}
     assert {"confusion_supervised.png", "tsne.png", "supervised_weights.png"} <= names
+
+
+def test_interrupted_layer_by_layer_run_resumes_to_the_identical_result(data_dir, tmp_path,
+                                                                       monkeypatch):
+    """Ctrl-C in the supervised stage; the resumed run equals an uninterrupted one."""
+    # same size and chunk length as the end-to-end runs: their compiled projects are reused
+    config = RunConfig(model="sym-stdp", n_neurons=30, train_samples=200, assign_samples=50,
+                       test_samples=100, chunk_slots=100, curve_window=100, seed=4,
+                       device=TRAIN_DEVICE, data_dir=str(data_dir))
+    reference = Run(config, tmp_path / "reference", progress=False).run()
+    reference_arrays = dict(np.load(tmp_path / "reference" / "checkpoint.npz"))
+    calls = {}
+    original = sym_stdp.SymStdpNetwork.run_chunk
+
+    def flaky(self, *args, **kwargs):
+        if self.mode == "train_supervised":
+            calls["supervised"] = calls.get("supervised", 0) + 1
+        if calls.get("supervised") == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sym_stdp.SymStdpNetwork, "run_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        Run(config, tmp_path / "resumed", progress=False).run()
+    _, meta = load_checkpoint(tmp_path / "resumed" / "checkpoint.npz")
+    assert meta["progress"]["train_hidden"]["done"]
+    assert 0 < meta["progress"]["train_supervised"]["position"] < 200
+    monkeypatch.setattr(sym_stdp.SymStdpNetwork, "run_chunk", original)
+    resumed = Run(config, tmp_path / "resumed", progress=False).run()
+    arrays = dict(np.load(tmp_path / "resumed" / "checkpoint.npz"))
+    for key in ("weights", "theta", "supervised_weights", "test_outputs", "test_counts"):
+        np.testing.assert_array_equal(arrays[key], reference_arrays[key], err_msg=key)
+    assert resumed["accuracy_supervised"] == reference["accuracy_supervised"]
