@@ -130,7 +130,6 @@ def _cmd_info(args):
     import brian2
     import numpy
     from .modelfile import find_model_file, models_directory
-    from .training import MODELS
     print(f"bioplastic {__version__}")
     print(f"python {platform.python_version()}, brian2 {brian2.__version__}, "
           f"numpy {numpy.__version__}")
@@ -157,7 +156,6 @@ def _cmd_info(args):
 def guess_model(path):
     """The model whose fields best match a model file's (for ``validate``)."""
     from .modelfile import parse_model_file
-    from .training import MODELS
     names = set(parse_model_file(path).values)
     scores = {}
     for name, load in MODELS.items():
@@ -167,7 +165,6 @@ def guess_model(path):
 
 
 def _cmd_validate(args):
-    from .training import MODELS
     name = args.model or guess_model(args.file)
     model = MODELS[name]().load_model(args.file)
     print(f"{model.path}: valid {model.spec.model_name} model file "

@@ -124,6 +124,8 @@ class SymStdpNetwork(PresentationNetwork):
     MODES = {"train": (True, True), "train_hidden": (True, False),
              "train_supervised": (False, True), "test": (False, False)}
 
+    _supervised_order_checked = False
+
     def column_sum_target(self):
         return column_sum_targets(self.model, self.n_neurons)[0]
 
@@ -193,8 +195,6 @@ class SymStdpNetwork(PresentationNetwork):
         if self.output_plastic:
             state["supervised_weights"] = self.network.get("hidden_supervised.w").reshape(
                 self.n_neurons, N_CLASSES)
-
-    _supervised_order_checked = False
 
     def _outputs(self):
         return self._slot_counts("supervised_spikes", N_CLASSES)

@@ -35,6 +35,7 @@ from .datasets import load_dataset
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Phase:
     """One stage of a run.
@@ -64,6 +65,8 @@ def phases_of(module, config):
     if hasattr(module, "phases"):
         return tuple(module.phases(config))
     return DEFAULT_PHASES
+
+
 CHECKPOINT = "checkpoint.npz"
 RESULTS = "results.json"
 

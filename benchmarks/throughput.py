@@ -1,0 +1,145 @@
+"""Training throughput and peak memory, per device (Diehl & Cook, or sym-STDP).
+
+Trains with the paper's timing (dt 0.5 ms, 350 ms presentation + 150 ms rest) on
+MNIST through the normal training loop (chunks, checkpoints) and reports samples/s
+and ms per sample for each device in the same invocation, the compile time, and the
+peak resident memory of the Python process and of the compiled simulation.
+
+Usage (figures in docs/benchmarks.md; ``diehl_cook_throughput.py`` is this script)::
+
+    python benchmarks/diehl_cook_throughput.py --neurons 400
+    python benchmarks/diehl_cook_throughput.py --neurons 1600 --devices cpp_standalone \\
+        --standalone-samples 1000 --name diehl_cook_throughput_1600
+    python benchmarks/diehl_cook_throughput.py --model sym-stdp --neurons 1600 \\
+        --devices cpp_standalone --standalone-samples 500
+
+``--model sym-stdp`` measures the simultaneous schedule (both weight layers learn).
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bioplastic.training import Run, RunConfig, machine_info
+
+HERE = Path(__file__).resolve().parent
+
+
+def _python_peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class ChildMemoryMonitor(threading.Thread):
+    """Poll the peak resident memory (``VmHWM``) of every descendant process.
+
+    ``getrusage(RUSAGE_CHILDREN)`` is not usable here: on Linux a child's maximum
+    includes the parent's pages it had between ``fork`` and ``exec``, so it reports
+    the Python process's size again.  ``VmHWM`` in ``/proc/<pid>/status`` is the
+    child's own high-water mark; it only grows, so polling it every 20 ms misses at
+    most the last 20 ms of a process's life.  Peaks are kept per command name
+    (``main`` is the compiled simulation, ``cc1plus`` the compiler).
+    """
+
+    def __init__(self, interval=0.02):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak_mb = {}
+        self._stop_event = threading.Event()
+
+    def _descendants(self):
+        children, stack = [], [os.getpid()]
+        while stack:
+            pid = stack.pop()
+            try:
+                with open(f"/proc/{pid}/task/{pid}/children") as handle:
+                    kids = [int(kid) for kid in handle.read().split()]
+            except OSError:
+                continue
+            children.extend(kids)
+            stack.extend(kids)
+        return children
+
+    def run(self):
+        while not self._stop_event.wait(self.interval):
+            for pid in self._descendants():
+                try:
+                    with open(f"/proc/{pid}/status") as handle:
+                        status = dict(line.split(":", 1) for line in handle if ":" in line)
+                except OSError:
+                    continue
+                name = status.get("Name", "?").strip()
+                hwm = status.get("VmHWM")
+                if hwm:
+                    mb = int(hwm.split()[0]) / 1024
+                    self.peak_mb[name] = max(self.peak_mb.get(name, 0.0), mb)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join()
+
+
+def main(argv=None, script="throughput.py"):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="diehl-cook", choices=["diehl-cook", "sym-stdp"])
+    parser.add_argument("--neurons", type=int, default=400)
+    parser.add_argument("--devices", default="cpp_standalone,runtime")
+    parser.add_argument("--standalone-samples", type=int, default=3000)
+    parser.add_argument("--runtime-samples", type=int, default=300)
+    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--name", default=None)
+    args = parser.parse_args(argv)
+    name = args.name or f"{args.model.replace('-', '_')}_throughput_{args.neurons}"
+    figures = {"model": args.model, "neurons": args.neurons, "machine": machine_info(), "devices": {},
+               "command": f"python benchmarks/{script} "
+                          + " ".join(sys.argv[1:] if argv is None else argv),
+               "date": time.strftime("%Y-%m-%d")}
+    for device in args.devices.split(","):
+        samples = args.standalone_samples if device == "cpp_standalone" else args.runtime_samples
+        config = RunConfig(model=args.model, n_neurons=args.neurons, train_samples=samples,
+                           schedule="simultaneous" if args.model == "sym-stdp" else None,
+                           assign_samples=0, test_samples=0, device=device,
+                           data_dir=args.data_dir, chunk_slots=min(500, samples))
+        monitor = ChildMemoryMonitor()
+        monitor.start()
+        with tempfile.TemporaryDirectory() as out:
+            run = Run(config, out, progress=False)
+            run.run(phases=("train",))
+            progress = run.meta["progress"]["train"]
+        monitor.stop()
+        python_mb = _python_peak_rss_mb()
+        simulation_mb = monitor.peak_mb.get("main", 0.0)
+        compiler_mb = max((mb for name, mb in monitor.peak_mb.items() if name != "main"),
+                          default=0.0)
+        figures["devices"][device] = {
+            "samples": samples, "seconds": progress["seconds"],
+            "presentations": progress["slots"],
+            "samples_per_second": samples / progress["seconds"],
+            "ms_per_sample": 1000 * progress["seconds"] / samples,
+            "compile_seconds": run.meta["compile_seconds"]["train"],
+            "peak_rss_python_mb": python_mb, "peak_rss_simulation_mb": simulation_mb,
+            "peak_rss_compiler_mb": compiler_mb,
+            "peak_rss_children_mb": dict(sorted(monitor.peak_mb.items()))}
+        info = figures["devices"][device]
+        print(f"{device:>15}: {info['samples_per_second']:.1f} samples/s, "
+              f"{info['ms_per_sample']:.1f} ms/sample ({samples} samples, "
+              f"{info['presentations']} presentations), compile {info['compile_seconds']:.1f} s, "
+              f"peak RSS: python {python_mb:.0f} MB, simulation {simulation_mb:.0f} MB, "
+              f"compiler {compiler_mb:.0f} MB")
+    devices = figures["devices"]
+    if "cpp_standalone" in devices and "runtime" in devices:
+        figures["speedup"] = (devices["cpp_standalone"]["samples_per_second"]
+                              / devices["runtime"]["samples_per_second"])
+        print(f"cpp_standalone / runtime: {figures['speedup']:.1f}x")
+    print(f"machine: {figures['machine']}")
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
