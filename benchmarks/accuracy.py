@@ -11,6 +11,11 @@ Usage (the figures in docs/benchmarks.md came from these commands)::
     python benchmarks/accuracy.py --model sym-stdp --neurons 400 --schedule layer-by-layer
     python benchmarks/accuracy.py --model sym-stdp --neurons 400 --dataset fashion-mnist \
         --set scaling_beta=0.05 --set tau_theta=5e7*ms --set theta_plus=0.05*mV
+    python benchmarks/accuracy.py --model mstdp --neurons 2048 --train-samples 10000
+
+For ``--model mstdp`` the trained network also generates ``--per-label`` digits of
+each class and classifies them (``bioplastic generate``); the fraction it labels
+with their own class is reported as ``generation.self_classified``.
 
 (``diehl_cook_accuracy.py`` is this script with ``--model diehl-cook``.)
 
@@ -47,6 +52,10 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
     parser.add_argument("--name", default=None, help="result file name (without .json)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a model-file parameter")
+    parser.add_argument("--per-label", type=int, default=10,
+                        help="mstdp: digits generated per class after training")
+    parser.add_argument("--chunk-slots", type=int, default=500,
+                        help="samples per Brian2 run (checkpoint interval)")
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.set)
     config = RunConfig(model=args.model, schedule=args.schedule, n_neurons=args.neurons,
@@ -54,13 +63,22 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
                        train_samples=args.train_samples, epochs=args.epochs,
                        assign_samples=args.assign_samples, test_samples=args.test_samples,
                        device=args.device, seed=args.seed, data_dir=args.data_dir,
-                       overrides=overrides).validate()
+                       chunk_slots=args.chunk_slots, overrides=overrides).validate()
     schedule = f"_{config.schedule}" if config.schedule else ""
     name = args.name or (f"{args.model.replace('-', '_')}{schedule}_{args.dataset}_"
                          f"{args.neurons}")
     out = Path(args.out or f"runs/bench-{name}")
     wall = time.time()
     results = Run(config, out).run()
+    if args.model == "mstdp" and args.per_label:
+        from bioplastic.generation import generate_run
+        from bioplastic.plotting import plot_run
+        tic = time.time()
+        generated = generate_run(out, args.per_label, args.device, args.seed)
+        results["generation"] = {"per_label": args.per_label,
+                                 "self_classified": generated["accuracy"],
+                                 "seconds": time.time() - tic}
+        plot_run(out)
     results["benchmark"] = {"command": f"python benchmarks/{script} "
                             + " ".join(sys.argv[1:] if argv is None else argv),
                             "wall_seconds_this_invocation": time.time() - wall,
@@ -70,10 +88,16 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
     phases = results["phases"]
     print(f"model {args.model} {config.schedule or ''}, {args.neurons} neurons, "
           f"{args.dataset}, device {args.device}")
+    if "accuracy_label" in results:
+        print(f"test accuracy (label neurons):     {100 * results['accuracy_label']:.2f}%")
+    if "generation" in results:
+        print(f"generated digits labelled as their own class: "
+              f"{100 * results['generation']['self_classified']:.1f}%")
     if "accuracy_supervised" in results:
         print(f"test accuracy (supervised layer):  {100 * results['accuracy_supervised']:.2f}%")
-    print(f"test accuracy (all-activity vote): {100 * results['accuracy_all']:.2f}%")
-    print(f"test accuracy (proportion vote):   {100 * results['accuracy_proportion']:.2f}%")
+    if "accuracy_all" in results:
+        print(f"test accuracy (all-activity vote): {100 * results['accuracy_all']:.2f}%")
+        print(f"test accuracy (proportion vote):   {100 * results['accuracy_proportion']:.2f}%")
     for phase, info in phases.items():
         print(f"{phase:>6}: {info['samples']} samples in {info['seconds']:.0f} s "
               f"({info['samples_per_second'] or 0:.1f} samples/s)")

@@ -1,6 +1,6 @@
-"""Training throughput and peak memory, per device (Diehl & Cook, or sym-STDP).
+"""Training throughput and peak memory, per device (Diehl & Cook, sym-STDP or MSTDP).
 
-Trains with the paper's timing (dt 0.5 ms, 350 ms presentation + 150 ms rest) on
+Trains with the papers' timing (D&C and sym-STDP: dt 0.5 ms, 350 ms + 150 ms rest) on
 MNIST through the normal training loop (chunks, checkpoints) and reports samples/s
 and ms per sample for each device in the same invocation, the compile time, and the
 peak resident memory of the Python process and of the compiled simulation.
@@ -13,7 +13,12 @@ Usage (figures in docs/benchmarks.md; ``diehl_cook_throughput.py`` is this scrip
     python benchmarks/diehl_cook_throughput.py --model sym-stdp --neurons 1600 \\
         --devices cpp_standalone --standalone-samples 500
 
-``--model sym-stdp`` measures the simultaneous schedule (both weight layers learn).
+    python benchmarks/throughput.py --model mstdp --neurons 2048 \
+        --devices cpp_standalone,runtime --standalone-samples 4 --runtime-samples 1
+
+``--model sym-stdp`` measures the simultaneous schedule (both weight layers learn);
+``--model mstdp`` the train mode with the model file's iteration counts (the paper's
+10 cycles of 32 clamped + 32 free iterations per sample unless ``--set`` changes them).
 """
 
 import argparse
@@ -26,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from bioplastic.training import Run, RunConfig, machine_info
+from bioplastic.training import MODELS, Run, RunConfig, machine_info
 
 HERE = Path(__file__).resolve().parent
 
@@ -86,16 +91,20 @@ class ChildMemoryMonitor(threading.Thread):
 
 def main(argv=None, script="throughput.py"):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="diehl-cook", choices=["diehl-cook", "sym-stdp"])
+    parser.add_argument("--model", default="diehl-cook", choices=sorted(MODELS))
     parser.add_argument("--neurons", type=int, default=400)
     parser.add_argument("--devices", default="cpp_standalone,runtime")
     parser.add_argument("--standalone-samples", type=int, default=3000)
     parser.add_argument("--runtime-samples", type=int, default=300)
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
     parser.add_argument("--name", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a model-file parameter")
     args = parser.parse_args(argv)
+    overrides = dict(item.split("=", 1) for item in args.set)
     name = args.name or f"{args.model.replace('-', '_')}_throughput_{args.neurons}"
-    figures = {"model": args.model, "neurons": args.neurons, "machine": machine_info(), "devices": {},
+    figures = {"model": args.model, "neurons": args.neurons, "overrides": overrides,
+               "machine": machine_info(), "devices": {},
                "command": f"python benchmarks/{script} "
                           + " ".join(sys.argv[1:] if argv is None else argv),
                "date": time.strftime("%Y-%m-%d")}
@@ -104,7 +113,8 @@ def main(argv=None, script="throughput.py"):
         config = RunConfig(model=args.model, n_neurons=args.neurons, train_samples=samples,
                            schedule="simultaneous" if args.model == "sym-stdp" else None,
                            assign_samples=0, test_samples=0, device=device,
-                           data_dir=args.data_dir, chunk_slots=min(500, samples))
+                           data_dir=args.data_dir, chunk_slots=min(500, samples),
+                           overrides=overrides)
         monitor = ChildMemoryMonitor()
         monitor.start()
         with tempfile.TemporaryDirectory() as out:

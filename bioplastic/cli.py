@@ -9,6 +9,9 @@ Examples
     bioplastic train sym-stdp --hidden 400 --schedule layer-by-layer \\
         --dataset fashion-mnist --set scaling_beta=0.05 --set tau_theta=5e7*ms \\
         --set theta_plus=0.05*mV --out runs/sym400
+    bioplastic train mstdp --hidden 2048 --train-samples 10000 --out runs/mstdp
+    bioplastic generate --out runs/mstdp --per-label 10
+    bioplastic classify --out runs/mstdp runs/mstdp/generated.npz
     bioplastic evaluate --out runs/dc400
     bioplastic plot --out runs/dc400
     bioplastic info
@@ -92,12 +95,15 @@ def _cmd_train(args):
 
 
 def _print_results(results):
+    if "accuracy_label" in results:
+        print(f"test accuracy of the label neurons: {100 * results['accuracy_label']:.2f}%")
     if "accuracy_supervised" in results:
         print(f"test accuracy of the supervised layer: "
               f"{100 * results['accuracy_supervised']:.2f}%")
         print("label statistics of the hidden layer, for comparison:")
-    print(f"test accuracy: {100 * results['accuracy_all']:.2f}% (all-activity vote), "
-          f"{100 * results['accuracy_proportion']:.2f}% (proportion vote)")
+    if "accuracy_all" in results:
+        print(f"test accuracy: {100 * results['accuracy_all']:.2f}% (all-activity vote), "
+              f"{100 * results['accuracy_proportion']:.2f}% (proportion vote)")
     for phase, info in results["phases"].items():
         if info["samples"]:
             print(f"  {phase:>16}: {info['samples']} samples, {info['seconds']:.1f} s, "
@@ -122,6 +128,33 @@ def _cmd_plot(args):
     from .plotting import plot_run
     for path in plot_run(args.out, args.figures):
         print(path)
+    return 0
+
+
+def _cmd_generate(args):
+    from .generation import GENERATED, generate_run
+    from .plotting import fixed_points_figure, image_grid
+    result = generate_run(args.out, args.per_label, args.device, args.seed,
+                          args.fixed_point_samples)
+    print(f"generated {len(result['labels'])} digits ({args.per_label} per label) -> "
+          f"{args.out}/{GENERATED}")
+    print(f"the network's classify mode labels {100 * result['accuracy']:.1f}% of them "
+          "with the label they were generated from")
+    figures = args.figures or f"{args.out}/figures"
+    print(image_grid(result["images"], result["labels"], f"{figures}/generated_digits.png",
+                     result["predictions"]))
+    if "fixed_points" in result:
+        print(fixed_points_figure(result["fixed_points"], result["fixed_point_labels"],
+                                  f"{figures}/fixed_points.png"))
+    return 0
+
+
+def _cmd_classify(args):
+    from .generation import classify_file
+    predictions, accuracy = classify_file(args.out, args.images, args.device, args.seed)
+    print("predictions: " + " ".join(str(int(p)) for p in predictions))
+    if accuracy is not None:
+        print(f"accuracy: {100 * accuracy:.1f}% of {len(predictions)} labelled images")
     return 0
 
 
@@ -187,6 +220,20 @@ def build_parser():
     p = sub.add_parser("plot", help="write the figures of a run as PNG")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--figures", default=None, help="figure folder (default OUT/figures)")
+    p = sub.add_parser("generate", help="mstdp: generate digits from labels and classify them")
+    p.add_argument("--out", required=True, help="run folder of a trained mstdp network")
+    p.add_argument("--per-label", type=int, default=10, help="digits generated per class")
+    p.add_argument("--fixed-point-samples", type=int, default=6,
+                   help="training samples whose fixed points are recorded (paper Fig. 1)")
+    p.add_argument("--device", choices=DEVICES, default=None)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--figures", default=None, help="figure folder (default OUT/figures)")
+    p = sub.add_parser("classify", help="mstdp: classify images (.npy or .npz)")
+    p.add_argument("images", help=".npy array (n, 784) or (n, 28, 28), or .npz with "
+                                  "'images' (and optionally 'labels')")
+    p.add_argument("--out", required=True, help="run folder of a trained mstdp network")
+    p.add_argument("--device", choices=DEVICES, default=None)
+    p.add_argument("--seed", type=int, default=1)
     p = sub.add_parser("info", help="versions, devices and models")
     p.add_argument("--model", choices=MODEL_NAMES, default=None,
                    help="print this model's parameters")
@@ -204,7 +251,8 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"train": _cmd_train, "evaluate": _cmd_evaluate, "plot": _cmd_plot,
-                "info": _cmd_info, "validate": _cmd_validate}
+                "info": _cmd_info, "validate": _cmd_validate, "generate": _cmd_generate,
+                "classify": _cmd_classify}
     try:
         return handlers[args.command](args)
     except (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError,

@@ -171,6 +171,9 @@ class ChunkResult:
         Counts of the last presentation of each completed row.
     final_outputs : ndarray, shape (completed_rows, n_outputs), or None
         Output-layer spike counts of the same presentations (models with one).
+    extras : dict or None
+        Further per-sample records of a model (e.g. the MSTDP network's visible
+        states at the ends of its clamped and free phases).
     """
 
     rows: np.ndarray
@@ -180,6 +183,7 @@ class ChunkResult:
     next_retries: int
     final_counts: np.ndarray
     final_outputs: np.ndarray = None
+    extras: dict = None
 
 
 def schedule_from_counts(slot_totals, initial_retries, protocol):

@@ -6,7 +6,10 @@
 * histogram of the adaptive thresholds theta;
 * models with a supervised output layer (sym-STDP): the hidden->output weight
   matrix and t-SNE maps (scikit-learn) of the input pixels, hidden spike counts and
-  output spike counts of test images, coloured by label.
+  output spike counts of test images, coloured by label;
+* MSTDP: the digits it generated for each label and the visible states at the
+  phase ends of a few training loops (the paper's Fig. 1), written by
+  ``bioplastic generate``, and its label-neuron confusion matrix.
 """
 
 from pathlib import Path
@@ -19,7 +22,11 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 __all__ = ["receptive_fields", "confusion", "accuracy_curve", "theta_histogram",
-           "output_weights", "tsne_maps", "plot_run"]
+           "output_weights", "tsne_maps", "image_grid", "fixed_points_figure", "plot_run"]
+
+#: Curve keys and their legend texts.
+CURVE_SERIES = {"all": "all vote", "proportion": "proportion vote",
+                "free_phase": "label after the free phase (training samples)"}
 
 
 def _save(fig, path):
@@ -77,13 +84,22 @@ def confusion(matrix, path, classes=None, title="Confusion matrix (test set)"):
     return _save(fig, path)
 
 
-def accuracy_curve(curve, path):
-    """Online training accuracy (window k scored with assignments from window k-1)."""
+def accuracy_curve(curve, path, test_accuracy=None):
+    """Online training accuracy.
+
+    Label-statistics models: window k scored with assignments from window k-1.
+    MSTDP: the fraction of each window's training samples whose label neurons name
+    their label after the free phase. ``test_accuracy`` adds the final test score.
+    """
     fig, ax = plt.subplots(figsize=(6, 4))
     if curve:
         samples = [p["samples"] for p in curve]
-        for vote in ("all", "proportion"):
-            ax.plot(samples, [100 * p[vote] for p in curve], marker="o", label=f"{vote} vote")
+        for key, text in CURVE_SERIES.items():
+            if key in curve[0]:
+                ax.plot(samples, [100 * p[key] for p in curve], marker="o", label=text)
+        if test_accuracy is not None:
+            ax.axhline(100 * test_accuracy, color="k", linestyle="--",
+                       label=f"test set: {100 * test_accuracy:.1f}%")
         ax.legend()
     else:
         ax.text(0.5, 0.5, "no curve: fewer than two windows trained", ha="center",
@@ -155,6 +171,84 @@ def tsne_maps(panels, labels, path, classes=None, seed=0):
     return _save(fig, path)
 
 
+def image_grid(images, labels, path, predictions=None, title="Generated digits"):
+    """One row per label, its images side by side (28 x 28); red titles mark a
+    different answer of the network's classify mode."""
+    images, labels = np.asarray(images), np.asarray(labels)
+    classes = np.unique(labels)
+    columns = max(int(np.sum(labels == c)) for c in classes)
+    fig, axes = plt.subplots(len(classes), columns, squeeze=False,
+                             figsize=(0.9 * columns + 0.6, 0.95 * len(classes)))
+    for ax in axes.ravel():
+        ax.axis("off")
+    for row, label in enumerate(classes):
+        for col, k in enumerate(np.flatnonzero(labels == label)):
+            ax = axes[row, col]
+            ax.imshow(images[k].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+            if predictions is not None:
+                ax.set_title(str(int(predictions[k])), fontsize=7,
+                             color="k" if predictions[k] == label else "r")
+        axes[row, 0].text(-8, 14, str(label), ha="right", va="center", fontsize=10)
+    fig.suptitle(title + ("" if predictions is None else
+                          " (titles: the network's own classification)"), fontsize=9)
+    return _save(fig, path)
+
+
+def fixed_points_figure(states, labels, path):
+    """The paper's Fig. 1: per training sample, the state it starts from (the last
+    free fixed point), the ends of the first two clamped phases, and the label.
+
+    ``states`` is (samples, 1 + 2 x cycles, 794) as recorded by
+    :func:`bioplastic.mstdp.fixed_points`.
+    """
+    states, labels = np.asarray(states), np.asarray(labels)
+    picks = [(0, "start (free)"), (1, "1st clamped")]
+    if states.shape[1] > 3:
+        picks.append((3, "2nd clamped"))
+    fig, axes = plt.subplots(len(states), len(picks) + 1, squeeze=False,
+                             figsize=(1.3 * (len(picks) + 1), 1.3 * len(states)))
+    for row, sample in enumerate(states):
+        for col, (index, name) in enumerate(picks):
+            ax = axes[row, col]
+            ax.imshow(sample[index, :784].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+            ax.axis("off")
+            if row == 0:
+                ax.set_title(name, fontsize=8)
+        ax = axes[row, -1]
+        label_states = sample[3 if states.shape[1] > 3 else 1, 784:794]
+        ax.bar(np.arange(10), label_states, color=["C1" if c == labels[row] else "C0"
+                                                   for c in range(10)])
+        ax.set_xticks(range(10))
+        ax.tick_params(labelsize=5)
+        if row == 0:
+            ax.set_title("label neurons", fontsize=8)
+    return _save(fig, path)
+
+
+def _plot_energy_run(out_dir, figure_dir, arrays, meta, classes):
+    """Figures of an MSTDP run."""
+    import json
+    from .checkpoint import load_checkpoint
+    from .generation import GENERATED
+    results_path = out_dir / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    paths = [accuracy_curve(meta.get("curve", []), figure_dir / "accuracy_curve.png",
+                            results.get("accuracy"))]
+    if "confusion_label" in results:
+        paths.append(confusion(results["confusion_label"], figure_dir / "confusion.png",
+                               classes, title="Label neurons (classify mode)"))
+    if (out_dir / GENERATED).exists():
+        generated, _ = load_checkpoint(out_dir / GENERATED)
+        paths.append(image_grid(generated["images"], generated["labels"],
+                                figure_dir / "generated_digits.png",
+                                generated.get("predictions")))
+        if "fixed_points" in generated:
+            paths.append(fixed_points_figure(generated["fixed_points"],
+                                             generated["fixed_point_labels"],
+                                             figure_dir / "fixed_points.png"))
+    return paths
+
+
 def plot_run(out_dir, figure_dir=None, tsne_samples=1000):
     """Write all figures of a run folder; returns the list of PNG paths."""
     import json
@@ -163,6 +257,9 @@ def plot_run(out_dir, figure_dir=None, tsne_samples=1000):
     out_dir = Path(out_dir)
     figure_dir = Path(figure_dir or out_dir / "figures")
     arrays, meta = load_checkpoint(out_dir / "checkpoint.npz")
+    if "weights" not in arrays:  # the MSTDP network has no input->hidden spike layer
+        classes = list(DATASETS[meta["config"]["dataset"]]["classes"])
+        return _plot_energy_run(out_dir, figure_dir, arrays, meta, classes)
     paths = [receptive_fields(arrays["weights"], figure_dir / "receptive_fields.png",
                               arrays.get("assignments")),
              accuracy_curve(meta.get("curve", []), figure_dir / "accuracy_curve.png"),

@@ -184,7 +184,12 @@ def _sym_stdp():
     return sym_stdp
 
 
-MODELS = {"diehl-cook": _diehl_cook, "sym-stdp": _sym_stdp}
+def _mstdp():
+    from . import mstdp
+    return mstdp
+
+
+MODELS = {"diehl-cook": _diehl_cook, "sym-stdp": _sym_stdp, "mstdp": _mstdp}
 
 
 def machine_info():
@@ -373,6 +378,9 @@ class Run:
                     progress["seconds"])
 
     def _record(self, phase, result, done, labels):
+        if result.final_counts is None:  # a model without a spiking hidden layer
+            self._record_outputs(phase, result, done, labels)
+            return
         counts = result.final_counts[:done].astype(np.uint16)
         if phase.kind == "train":
             self._update_curve(phase, counts, labels)
@@ -380,10 +388,37 @@ class Run:
         recorded = {"counts": counts, "labels": labels}
         if result.final_outputs is not None:
             recorded["outputs"] = result.final_outputs[:done].astype(np.uint16)
+        self._append(phase, recorded)
+
+    def _append(self, phase, recorded):
         for name, values in recorded.items():
             key = f"{phase.name}_{name}"
             previous = self.arrays.get(key, np.zeros((0,) + values.shape[1:], values.dtype))
             self.arrays[key] = np.concatenate([previous, values])
+
+    def _record_outputs(self, phase, result, done, labels):
+        """Models whose answer is an output value per class (MSTDP's label neurons).
+
+        Test phases keep the outputs; training phases add to the accuracy curve the
+        fraction of training samples whose outputs (read after the free phase) name
+        their label.
+        """
+        outputs = np.asarray(result.final_outputs[:done], dtype=np.float32)
+        if phase.kind != "train":
+            self._append(phase, {"outputs": outputs, "labels": labels})
+            return
+        pending = self.meta.setdefault("curve_pending", {"samples": 0, "correct": 0})
+        predictions = np.argmax(outputs, axis=1)
+        window = self.config.curve_window
+        seen = sum(self.meta["progress"][p.name]["position"] for p in self.phases
+                   if p.kind == "train")
+        for k in range(done):
+            pending["samples"] += 1
+            pending["correct"] += int(predictions[k] == labels[k])
+            if pending["samples"] == window:
+                self.meta["curve"].append({"samples": int(seen + k + 1),
+                                           "free_phase": pending["correct"] / window})
+                pending["samples"], pending["correct"] = 0, 0
 
     def _update_curve(self, phase, counts, labels):
         """Online accuracy: window k is predicted with assignments from window k-1."""
@@ -425,7 +460,7 @@ class Run:
                 "samples_per_second": samples / progress["seconds"] if progress["seconds"] else None,
                 "ms_per_sample": 1000 * progress["seconds"] / samples if samples else None,
                 "presentations": progress["slots"]}
-        if cfg.assign_samples and cfg.test_samples:
+        if cfg.test_samples and "assign_counts" in self.arrays:
             assignments, rates = evaluation.assign_labels(self.arrays["assign_counts"],
                                                           self.arrays["assign_labels"])
             self.arrays["assignments"], self.arrays["class_rates"] = assignments, rates
@@ -442,12 +477,14 @@ class Run:
         if cfg.test_samples and "test_outputs" in self.arrays:
             # models with an output layer: its most active neuron is the answer
             labels = self.arrays["test_labels"]
-            predictions = evaluation.predict_from_outputs(self.arrays["test_outputs"])
-            results["accuracy_supervised"] = evaluation.accuracy(predictions, labels)
-            results["confusion_supervised"] = evaluation.confusion_matrix(
+            predict = getattr(self.module, "predict", evaluation.predict_from_outputs)
+            key = getattr(self.module, "OUTPUT_KEY", "supervised")
+            predictions = predict(self.arrays["test_outputs"])
+            results[f"accuracy_{key}"] = evaluation.accuracy(predictions, labels)
+            results[f"confusion_{key}"] = evaluation.confusion_matrix(
                 predictions, labels).tolist()
             results["silent_outputs"] = float(np.mean(predictions < 0))
-            results["accuracy"] = results["accuracy_supervised"]
+            results["accuracy"] = results[f"accuracy_{key}"]
         path = self.out_dir / RESULTS
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(results, indent=2))

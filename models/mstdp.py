@@ -1,0 +1,124 @@
+"""MSTDP energy network: momentum inference and an STDP-form learning rule.
+
+Reference
+---------
+MSTDP ("momentum spike-timing dependent plasticity"): an energy-based network in
+which every input neuron is also an output neuron, trained by a local rule
+dW_ji ~ rho(s_j) x d rho(s_i)/dt (../shared/papers/mstdp-energy-network.txt).
+Its energy and leaky-integrator dynamics are those of B. Scellier and Y. Bengio
+(2017), Equilibrium propagation, Front. Comput. Neurosci. 11:24
+(doi:10.3389/fncom.2017.00024).
+
+Network
+-------
+Visible neurons (784 image pixels and 10 one-hot label neurons) and hidden neurons
+(2048 in the paper; ``--hidden`` sets it). Visible -> hidden, hidden -> visible and
+hidden -> hidden are all-to-all with independent (asymmetric) weights; visible
+neurons do not connect to each other, and no neuron to itself. Each neuron has a
+state s, a velocity v and a bias b; its rate is rho(s) = sigmoid(gain x s).
+
+One simulation time step is one iteration of the paper's inference:
+
+    F_i = rho'(s_i) (sum_j W_ji rho(s_j) + b_i) - s_i + beta clamp_i (data_i - s_i)
+    v_i <- momentum x v_i + step_size x F_i
+    s_i <- s_i + v_i
+
+F is minus the gradient of E + beta C, with
+E = 1/2 sum s^2 - 1/2 sum_{i != j} W_ij rho_i rho_j - sum b_i rho_i (exact for
+symmetric W) and C = 1/2 sum_clamped (data - s)^2. The equations below write this
+as Brian2 differential equations whose explicit Euler step (dt = one iteration)
+is exactly the update above.
+
+Phases alternate on their own clock, independently of the data: clamped_iterations
+with beta = beta_clamped and momentum_clamped, then free_iterations with beta = 0
+and momentum_free. A sample is shown for train_cycles (classify/generate:
+test_cycles) clamped/free cycles; s is not reset when the sample changes (except
+in generate mode, which starts each sample from a random state as in the paper).
+
+Learning (train mode) at every clamped iteration, for weights and biases:
+
+    dW_ji = learning_rate x rho(s_j) x [rho(s_i) - rho(s_i one iteration earlier)]
+    db_i  = bias_learning_rate x [rho(s_i) - rho(s_i one iteration earlier)]
+
+Modes: train (image and label clamped), classify (image clamped; the answer is
+the label neuron with the largest s at the end of the last clamped phase),
+generate (one-hot label clamped from a random state; the image neurons' s at the
+end of the last clamped phase is the generated digit).
+
+This file is parsed, never executed: only ``name = value`` lines with numbers,
+Brian2 units and earlier names, and string constants, are allowed. Any parameter
+may be changed here or with ``bioplastic train --set name=value``.
+
+Known deviations from the paper
+-------------------------------
+* The paper does not give the distribution of the random initial state; s is
+  drawn from U(state_init_low, state_init_high) = U(0, 1).
+* Learning at iteration k uses the change of rho over iteration k-1 (the change
+  that has just happened), so it is gated by whether iteration k-1 was clamped;
+  that is the paper's "every clamped iteration", shifted by one step so that
+  weights and biases see the same change.
+* Section 2.7's "smoothing derivative" term is not implemented: its formula did not
+  survive the paper's text extraction and the reported results do not isolate it.
+* Iteration counts are parameters: the paper's 10 cycles of 32 + 32 iterations per
+  training sample cost 640 iterations of a dense network; see docs/mstdp.md for
+  the settings used in the benchmarks.
+"""
+
+# --- simulation -------------------------------------------------------------------
+dt = 1*ms                        # one inference iteration (a time step; no physiological meaning)
+integration_method = 'euler'     # the explicit Euler step is the paper's discrete update
+
+# --- network ---------------------------------------------------------------------
+gain = 4                         # rho(s) = sigmoid(gain x s) ("sigmoid4")
+state_init_low = 0               # initial s ~ U(low, high) (not given in the paper)
+state_init_high = 1              # upper end of the initial state
+w_init_max = 0.1                 # initial weights ~ U(-w_init_max, w_init_max)
+b_init_max = 0.1                 # initial biases ~ U(-b_init_max, b_init_max)
+
+# --- inference -------------------------------------------------------------------
+step_size = 0.2                  # epsilon: step of s down the energy (both phases)
+beta_clamped = 0.8               # pressure towards the data in clamped phases
+momentum_clamped = 0.4           # inertia m of the velocity in clamped phases
+momentum_free = 0                # inertia m in free phases (beta = 0 there)
+clamped_iterations = 32          # iterations of one clamped phase
+free_iterations = 32             # iterations of one free phase
+train_cycles = 10                # clamped/free cycles per training sample
+test_cycles = 3                  # cycles per sample when classifying or generating
+
+# --- learning --------------------------------------------------------------------
+learning_rate = 0.001            # alpha of the weight rule
+bias_learning_rate = 0.001       # alpha of the bias rule
+
+# --- equations -------------------------------------------------------------------
+# The builder adds: clamp (1 where this mode clamps the neuron), data (the value it
+# is pulled to), drive (sum_j W_ji rho_j, summed over the incoming synapses) and
+# learning_on (1 in train mode).
+phase_eqs = '''
+iteration = floor(t / dt + 0.5) : 1                        # index of this iteration
+cycle_iterations = clamped_iterations + free_iterations : 1
+clamped = int(iteration - cycle_iterations * floor(iteration / cycle_iterations) < clamped_iterations) : 1
+previous = iteration - 1 : 1
+learning = learning_on * int(iteration >= 1) * int(previous - cycle_iterations * floor(previous / cycle_iterations) < clamped_iterations) : 1
+'''
+
+neuron_eqs = '''
+ds/dt = (momentum * v + step_size * force) / dt : 1
+dv/dt = ((momentum - 1) * v + step_size * force) / dt : 1
+db/dt = bias_learning_rate * learning * (rho - rho_before) / dt : 1
+force = rho_slope * (drive + b) - s + beta * clamp * (data - s) : 1
+momentum = clamped * momentum_clamped + (1 - clamped) * momentum_free : 1
+beta = clamped * beta_clamped : 1
+rho = 1 / (1 + exp(-gain * s)) : 1                         # firing rate
+rho_slope = gain * rho * (1 - rho) : 1                     # rho'(s)
+rho_before = 1 / (1 + exp(-gain * (s - v))) : 1            # rate one iteration earlier
+'''
+
+synapse_eqs = '''
+dw/dt = learning_rate * learning_post * rho_before_pre * (rho_post - rho_before_post) / dt : 1 (clock-driven)
+'''
+
+# --- sample start ----------------------------------------------------------------
+generate_sample_start = '''
+s = state_init_low + (state_init_high - state_init_low) * rand()
+v = 0
+'''
