@@ -88,6 +88,7 @@ def load_model(path=None, overrides=None):
     for name in ("phase_eqs", "neuron_eqs"):
         for variable in {"phase_eqs": ("clamped", "learning"),
                          "neuron_eqs": ("s", "v", "b", "rho", "rho_before")}[name]:
+            # the synapses read rho and rho_before of their pre/post neurons
             if variable not in _defined(model[name]):
                 raise ModelFileError(model.path, f"must define '{variable}' (the builder and "
                                      "the synapses use it)", field=name,
@@ -295,8 +296,10 @@ class EnergyNetwork:
                                 name=f"{group.name}_sample_start")
 
         def connect(source, target, summed, name, condition=None):
+            # frozen modes leave out the learning rule: no per-synapse work but the sum
+            rule = model["synapse_eqs"] if self.learning else "w : 1"
             synapses = Synapses(
-                source, target, model["synapse_eqs"] + f"\n{summed}_post = w * rho_pre : 1 (summed)",
+                source, target, rule + f"\n{summed}_post = w * rho_pre : 1 (summed)",
                 method=method, order=-2, name=name, namespace=namespace)
             synapses.connect(condition=condition)
             return synapses
@@ -349,6 +352,8 @@ class EnergyNetwork:
             table[np.arange(n), N_INPUT + np.asarray(labels, dtype=int)] = 1.0
         s = np.asarray(state["state"], dtype=float)
         v = np.asarray(state["velocity"], dtype=float)
+        gain = float(self.model["gain"])
+        rho, rho_before = sigmoid_rate(s, gain), sigmoid_rate(s - v, gain)
         off_diagonal = ~np.eye(self.n_neurons, dtype=bool)
         values = {
             "visible_hidden.w": np.asarray(state["weights_visible_hidden"], float).ravel(),
@@ -358,6 +363,9 @@ class EnergyNetwork:
             "hidden.b": np.asarray(state["bias_hidden"], float),
             "visible.s": s[:N_VISIBLE], "hidden.s": s[N_VISIBLE:],
             "visible.v": v[:N_VISIBLE], "hidden.v": v[N_VISIBLE:],
+            "visible.rho": rho[:N_VISIBLE], "hidden.rho": rho[N_VISIBLE:],
+            "visible.rho_before": rho_before[:N_VISIBLE],
+            "hidden.rho_before": rho_before[N_VISIBLE:],
         }
         flags = np.zeros(self.chunk_slots)
         flags[:n] = 1.0

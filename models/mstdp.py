@@ -101,16 +101,17 @@ previous = iteration - 1 : 1
 learning = learning_on * int(iteration >= 1) * int(previous - cycle_iterations * floor(previous / cycle_iterations) < clamped_iterations) : 1
 '''
 
+# rho and rho_before are stored, not recomputed by every synapse: their Euler step
+# sets them to rho(s) after this iteration and to rho(s) before it.
 neuron_eqs = '''
 ds/dt = (momentum * v + step_size * force) / dt : 1
 dv/dt = ((momentum - 1) * v + step_size * force) / dt : 1
 db/dt = bias_learning_rate * learning * (rho - rho_before) / dt : 1
-force = rho_slope * (drive + b) - s + beta * clamp * (data - s) : 1
+drho/dt = (1 / (1 + exp(-gain * (s + momentum * v + step_size * force))) - rho) / dt : 1  # firing rate rho(s)
+drho_before/dt = (rho - rho_before) / dt : 1              # rho one iteration earlier
+force = gain * rho * (1 - rho) * (drive + b) - s + beta * clamp * (data - s) : 1
 momentum = clamped * momentum_clamped + (1 - clamped) * momentum_free : 1
 beta = clamped * beta_clamped : 1
-rho = 1 / (1 + exp(-gain * s)) : 1                         # firing rate
-rho_slope = gain * rho * (1 - rho) : 1                     # rho'(s)
-rho_before = 1 / (1 + exp(-gain * (s - v))) : 1            # rate one iteration earlier
 '''
 
 synapse_eqs = '''
@@ -121,4 +122,6 @@ dw/dt = learning_rate * learning_post * rho_before_pre * (rho_post - rho_before_
 generate_sample_start = '''
 s = state_init_low + (state_init_high - state_init_low) * rand()
 v = 0
+rho = 1 / (1 + exp(-gain * s))
+rho_before = rho
 '''
