@@ -24,7 +24,7 @@ from math import gcd
 
 import numpy as np
 
-from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
+from brian2 import Equations, NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
 from .modelfile import Field, ModelFileError, ModelSpec, find_model_file, load_model_file
 from .network import N_INPUT, ChunkResult, check_synapse_order, quantity
 from .simulation import CompiledNetwork, project_key
@@ -50,7 +50,7 @@ SPEC = ModelSpec(
         "b_init_max": quantity(1, 0, 10),
         "step_size": quantity(1, 0, 2, low_exclusive=True),
         "beta_clamped": quantity(1, 0, 100),
-        "momentum_clamped": quantity(1, 0, 1, ),
+        "momentum_clamped": quantity(1, 0, 1),
         "momentum_free": quantity(1, 0, 1),
         "clamped_iterations": quantity(1, 1, 100000, integer=True),
         "free_iterations": quantity(1, 0, 100000, integer=True),
@@ -77,6 +77,12 @@ MODES = {"train": (True, "all", False), "classify": (False, "image", False),
          "generate": (False, "label", True)}
 
 
+#: Variables the builder, the synapses (rho, rho_before, learning of pre/post
+#: neurons) and the checkpoints (s, v, b) rely on, by equations field.
+REQUIRED_VARIABLES = {"phase_eqs": ("clamped", "learning"),
+                      "neuron_eqs": ("s", "v", "b", "rho", "rho_before")}
+
+
 def load_model(path=None, overrides=None):
     """Load and validate an MSTDP model file (the shipped one by default)."""
     model = load_model_file(path or find_model_file(MODEL_FILE), SPEC, overrides)
@@ -85,20 +91,14 @@ def load_model(path=None, overrides=None):
                              f"({float(model['state_init_low']):g}), got "
                              f"{float(model['state_init_high']):g}", field="state_init_high",
                              lineno=model.linenos.get("state_init_high"))
-    for name in ("phase_eqs", "neuron_eqs"):
-        for variable in {"phase_eqs": ("clamped", "learning"),
-                         "neuron_eqs": ("s", "v", "b", "rho", "rho_before")}[name]:
-            # the synapses read rho and rho_before of their pre/post neurons
-            if variable not in _defined(model[name]):
-                raise ModelFileError(model.path, f"must define '{variable}' (the builder and "
-                                     "the synapses use it)", field=name,
+    for name, variables in REQUIRED_VARIABLES.items():
+        defined = set(Equations(model[name]).names)
+        for variable in variables:
+            if variable not in defined:
+                raise ModelFileError(model.path, f"must define '{variable}' (the builder, "
+                                     "the synapses or the checkpoints use it)", field=name,
                                      lineno=model.linenos.get(name))
     return model
-
-
-def _defined(equations_text):
-    from brian2 import Equations
-    return set(Equations(equations_text).names)
 
 
 def initial_state(model, n_hidden, rng, options=None):

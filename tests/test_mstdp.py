@@ -292,3 +292,15 @@ def test_generate_refuses_other_models_and_unfinished_runs(tmp_path, data_dir, c
     np.save(bad, np.zeros((3, 10)))
     assert main(["classify", "--out", str(out), str(bad)]) == 2
     assert "expected images of shape (n, 784)" in capsys.readouterr().err
+
+
+def test_model_file_checks_specific_to_mstdp():
+    from bioplastic.modelfile import ModelFileError
+    with pytest.raises(ModelFileError, match="field 'state_init_high': must be >= state_init_low"):
+        mstdp.load_model(overrides={"state_init_high": "-1"})
+    renamed = mstdp.load_model()["phase_eqs"].replace("learning =", "plasticity =")
+    with pytest.raises(ModelFileError, match="field 'phase_eqs': must define 'learning'"):
+        mstdp.load_model(overrides={"phase_eqs": renamed, "neuron_eqs": mstdp.load_model()[
+            "neuron_eqs"].replace("learning *", "plasticity *"),
+            "synapse_eqs": "dw/dt = learning_rate * plasticity_post * rho_pre / dt : 1 "
+                           "(clock-driven)"})
