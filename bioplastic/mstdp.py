@@ -19,6 +19,7 @@ Network modes (``MODES``): ``train`` (image and label clamped, learning on),
 ``classify`` (image clamped), ``generate`` (label clamped, random start).
 """
 
+import warnings
 from dataclasses import dataclass
 from math import gcd
 
@@ -33,6 +34,9 @@ __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "load_model", "initial_s
            "phases", "energy", "EnergyNetwork", "Network", "N_VISIBLE", "N_CLASSES"]
 
 MODEL_FILE = "mstdp.py"
+#: States beyond this size mean the dynamics have run away (rho is saturated far
+#: earlier: rho(5) = 1 - 2e-9 with gain 4).
+STATE_LIMIT = 50.0
 N_CLASSES = 10
 N_VISIBLE = N_INPUT + N_CLASSES
 #: Where the label neurons sit among the visible neurons.
@@ -385,6 +389,7 @@ class EnergyNetwork:
                                          self.network.get("hidden.s")])
         state["velocity"] = np.concatenate([self.network.get("visible.v"),
                                             self.network.get("hidden.v")])
+        _check_divergence(state, self.mode)
         ends = self._phase_ends(n)
         last_clamped, last_free = ends[:, -2], ends[:, -1]
         outputs = last_free if self.mode == "train" else last_clamped
@@ -428,6 +433,25 @@ class EnergyNetwork:
 
 #: The network class the training loop uses for this model.
 Network = EnergyNetwork
+
+
+class DivergenceWarning(RuntimeWarning):
+    """The network's states or weights have run away (learning is unstable)."""
+
+
+def _check_divergence(state, mode):
+    """Warn when states are non-finite or far beyond where rho saturates."""
+    s = np.asarray(state["state"])
+    largest = float(np.max(np.abs(s))) if np.all(np.isfinite(s)) else float("inf")
+    if largest > STATE_LIMIT:
+        weight = max(float(np.max(np.abs(state[key]))) for key in
+                     ("weights_visible_hidden", "weights_hidden_visible",
+                      "weights_hidden_hidden"))
+        warnings.warn(
+            f"MSTDP {mode}: the dynamics have run away (largest |s| = {largest:.3g}, "
+            f"largest |W| = {weight:.3g}); answers from here on are meaningless. Lower "
+            "learning_rate or step_size, or use longer phases (clamped_iterations, "
+            "free_iterations) so that each phase settles", DivergenceWarning, stacklevel=3)
 
 
 def _run_samples(model, state, n_hidden, mode, device_name, images, labels, seed,

@@ -306,3 +306,20 @@ def test_model_file_checks_specific_to_mstdp():
             "neuron_eqs"].replace("learning *", "plasticity *"),
             "synapse_eqs": "dw/dt = learning_rate * plasticity_post * rho_pre / dt : 1 "
                            "(clock-driven)"})
+
+
+def test_runaway_dynamics_are_reported():
+    model = _model()
+    state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(0))
+    state["state"][N_VISIBLE] = np.nan  # as after an overflow; it spreads to all
+    network = EnergyNetwork(model, N_HIDDEN, "classify", TRAIN_DEVICE, chunk_slots=2)
+    try:
+        with pytest.warns(mstdp.DivergenceWarning, match="run away \\(largest \\|s\\| = inf"):
+            network.run_chunk(state, _images(2), 0, seed=0)
+        healthy = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(0))
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", mstdp.DivergenceWarning)
+            network.run_chunk(healthy, _images(2), 0, seed=0)
+    finally:
+        network.close()
