@@ -27,7 +27,8 @@ import numpy as np
 
 from brian2 import Equations, NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
 from .modelfile import Field, ModelFileError, ModelSpec, find_model_file, load_model_file
-from .network import N_INPUT, ChunkResult, check_synapse_order, quantity
+from .network import (N_INPUT, ChunkResult, check_mode_and_size, check_synapse_order,
+                      quantity)
 from .simulation import CompiledNetwork, project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "load_model", "initial_state",
@@ -222,10 +223,7 @@ class EnergyNetwork:
 
     def __init__(self, model, n_neurons, mode="train", device_name="runtime",
                  chunk_slots=100, cache_dir=None, record_visible=None):
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
-        if int(n_neurons) < 1:
-            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons}")
+        check_mode_and_size(MODES, mode, n_neurons)
         self.model = model
         self.n_neurons = int(n_neurons)
         self.mode = mode
@@ -457,6 +455,7 @@ def _check_divergence(state, mode):
 def _run_samples(model, state, n_hidden, mode, device_name, images, labels, seed,
                  chunk_slots=100, record_visible=None):
     """Show samples to a copy of ``state`` in ``mode``; return the phase-end records."""
+    from .training import chunk_seed
     state = {key: np.array(value) for key, value in state.items()}
     n = len(labels) if labels is not None else len(images)
     network = EnergyNetwork(model, n_hidden, mode, device_name,
@@ -467,7 +466,7 @@ def _run_samples(model, state, n_hidden, mode, device_name, images, labels, seed
             stop = min(start + network.chunk_slots, n)
             result = network.run_chunk(
                 state, None if images is None else images[start:stop], 0,
-                int(np.random.SeedSequence([int(seed), chunk]).generate_state(1)[0]),
+                chunk_seed(seed, 0, chunk),
                 labels=None if labels is None else labels[start:stop])
             ends.append(result.extras["phase_ends"])
     finally:

@@ -106,6 +106,14 @@ slot_start = t
 COUNT_SPIKE = "slot_spikes_post += int(t - slot_start_post < presentation_window)"
 
 
+def check_mode_and_size(modes, mode, n_neurons):
+    """Raise ValueError for a mode the network lacks or a non-positive size."""
+    if mode not in modes:
+        raise ValueError(f"mode must be one of {', '.join(modes)}, got '{mode}'")
+    if int(n_neurons) < 1:
+        raise ValueError(f"n_neurons must be a positive integer, got {n_neurons}")
+
+
 def check_protocol(model):
     """Presentation and rest must be whole numbers of time steps; theta must exist."""
     dt = model["dt"]
@@ -233,10 +241,7 @@ class PresentationNetwork:
 
     def __init__(self, model, n_neurons, mode="train", device_name="runtime",
                  chunk_slots=200, cache_dir=None):
-        if mode not in self.MODES:
-            raise ValueError(f"mode must be one of {', '.join(self.MODES)}, got '{mode}'")
-        if int(n_neurons) < 1:
-            raise ValueError(f"n_neurons must be a positive integer, got {n_neurons}")
+        check_mode_and_size(self.MODES, mode, n_neurons)
         self.model = model
         self.n_neurons = int(n_neurons)
         self.mode = mode

@@ -257,7 +257,7 @@ def plot_run(out_dir, figure_dir=None, tsne_samples=1000):
     out_dir = Path(out_dir)
     figure_dir = Path(figure_dir or out_dir / "figures")
     arrays, meta = load_checkpoint(out_dir / "checkpoint.npz")
-    if "weights" not in arrays:  # the MSTDP network has no input->hidden spike layer
+    if meta["config"]["model"] == "mstdp":  # no input->hidden spike layer
         classes = list(DATASETS[meta["config"]["dataset"]]["classes"])
         return _plot_energy_run(out_dir, figure_dir, arrays, meta, classes)
     paths = [receptive_fields(arrays["weights"], figure_dir / "receptive_fields.png",

@@ -209,7 +209,8 @@ def machine_info():
             "numpy": np.__version__}
 
 
-def _chunk_seed(seed, phase_index, chunk):
+def chunk_seed(seed, phase_index, chunk):
+    """Seed of one chunk, derived from (seed, phase, chunk index)."""
     return int(np.random.SeedSequence([int(seed), int(phase_index), int(chunk)])
                .generate_state(1)[0])
 
@@ -350,7 +351,7 @@ class Run:
                 images = data.images[rows].reshape(len(rows), -1) / 255.0
                 tic = time.perf_counter()
                 result = network.run_chunk(state, images, progress["retries"],
-                                           _chunk_seed(cfg.seed, phase_index, progress["chunk"]),
+                                           chunk_seed(cfg.seed, phase_index, progress["chunk"]),
                                            labels=data.labels[rows])
                 elapsed = time.perf_counter() - tic
                 done = min(result.completed_rows, len(rows))
