@@ -9,6 +9,9 @@ Examples
     bioplastic train sym-stdp --hidden 400 --schedule layer-by-layer \\
         --dataset fashion-mnist --set scaling_beta=0.05 --set tau_theta=5e7*ms \\
         --set theta_plus=0.05*mV --out runs/sym400
+    bioplastic train adaptive-conv --neurons 400 --out runs/conv400
+    bioplastic train adaptive-conv --neurons 400 --train-samples 50 --balanced \\
+        --epochs 20 --out runs/conv-few50
     bioplastic train mstdp --hidden 2048 --train-samples 10000 --out runs/mstdp
     bioplastic generate --out runs/mstdp --per-label 10
     bioplastic classify --out runs/mstdp runs/mstdp/generated.npz
@@ -55,6 +58,9 @@ def _add_train(sub):
     p.add_argument("--train-samples", type=int, default=60000,
                    help="training images per epoch (first N of the training set)")
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--balanced", action="store_true",
+                   help="few-shot: train (and assign labels) on --train-samples images "
+                        "drawn with --seed, the same number from every class")
     p.add_argument("--assign-samples", type=int, default=10000,
                    help="training images used to assign labels to neurons")
     p.add_argument("--test-samples", type=int, default=10000,
@@ -84,7 +90,7 @@ def _cmd_train(args):
                        device=args.device, seed=args.seed, chunk_slots=args.chunk_slots,
                        curve_window=args.curve_window, vote=args.vote,
                        model_file=args.model_file, overrides=_overrides(args.set),
-                       data_dir=args.data_dir)
+                       data_dir=args.data_dir, balanced=args.balanced)
     run = Run(config, args.out, progress=not args.quiet)
     results = run.run(phases=("train",) if args.no_eval else None)
     if results is None:

@@ -48,6 +48,8 @@ __all__ = [
     "load_model_file",
     "models_directory",
     "find_model_file",
+    "check_defined_variables",
+    "field_error",
 ]
 
 
@@ -481,6 +483,24 @@ def load_model_file(path, spec, overrides=None):
     if overrides:
         model = model.with_overrides(overrides)
     return model
+
+
+def field_error(model, field, message):
+    """A ModelFileError about ``field`` of ``model``, naming its file and line."""
+    return ModelFileError(model.path, message, field=field, lineno=model.linenos.get(field))
+
+
+def check_defined_variables(model, required, purpose):
+    """Raise ModelFileError if an equations field lacks a variable the code needs.
+
+    ``required`` maps an equations field to the variable names it must define;
+    ``purpose`` says who uses them (it ends the error message).
+    """
+    for name, variables in required.items():
+        defined = set(Equations(model[name]).names)
+        for variable in variables:
+            if variable not in defined:
+                raise field_error(model, name, f"must define '{variable}' ({purpose})")
 
 
 def quantity_in(value, unit):

@@ -25,8 +25,9 @@ from math import gcd
 
 import numpy as np
 
-from brian2 import Equations, NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
-from .modelfile import Field, ModelFileError, ModelSpec, find_model_file, load_model_file
+from brian2 import NeuronGroup, StateMonitor, Synapses, TimedArray, ms, second
+from .modelfile import (Field, ModelSpec, check_defined_variables, field_error,
+                        find_model_file, load_model_file)
 from .network import (N_INPUT, ChunkResult, check_mode_and_size, check_synapse_order,
                       quantity)
 from .simulation import CompiledNetwork, project_key
@@ -92,17 +93,11 @@ def load_model(path=None, overrides=None):
     """Load and validate an MSTDP model file (the shipped one by default)."""
     model = load_model_file(path or find_model_file(MODEL_FILE), SPEC, overrides)
     if float(model["state_init_high"]) < float(model["state_init_low"]):
-        raise ModelFileError(model.path, f"must be >= state_init_low "
-                             f"({float(model['state_init_low']):g}), got "
-                             f"{float(model['state_init_high']):g}", field="state_init_high",
-                             lineno=model.linenos.get("state_init_high"))
-    for name, variables in REQUIRED_VARIABLES.items():
-        defined = set(Equations(model[name]).names)
-        for variable in variables:
-            if variable not in defined:
-                raise ModelFileError(model.path, f"must define '{variable}' (the builder, "
-                                     "the synapses or the checkpoints use it)", field=name,
-                                     lineno=model.linenos.get(name))
+        raise field_error(model, "state_init_high", f"must be >= state_init_low "
+                          f"({float(model['state_init_low']):g}), got "
+                          f"{float(model['state_init_high']):g}")
+    check_defined_variables(model, REQUIRED_VARIABLES,
+                            "the builder, the synapses or the checkpoints use it")
     return model
 
 

@@ -225,6 +225,120 @@ def fixed_points_figure(states, labels, path):
     return _save(fig, path)
 
 
+def conv_kernels(kernels, path):
+    """Grid of the learned convolution kernels (blue negative, red positive)."""
+    kernels = np.asarray(kernels)
+    n = len(kernels)
+    columns = min(n, 8)
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.3 * rows + 0.4),
+                             squeeze=False)
+    scale = float(np.max(np.abs(kernels))) or 1.0
+    for k, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k < n:
+            ax.imshow(kernels[k], cmap="RdBu_r", vmin=-scale, vmax=scale,
+                      interpolation="nearest")
+            ax.set_title(str(k), fontsize=8)
+        else:
+            ax.axis("off")
+    fig.suptitle(f"Convolution kernels ({n})")
+    return _save(fig, path)
+
+
+def project_fc_weights(fc_weights, kernels, pool_size):
+    """Each fully connected neuron's weights seen in pixel space (28 x 28).
+
+    The weight of pooled unit (c, p, q) is spread over its pooling window and
+    multiplied back through kernel c (the transpose of the convolution), so the
+    picture shows the input pattern that drives the neuron most.
+    """
+    from scipy.signal import convolve2d
+    kernels = np.asarray(kernels)
+    n_kernels, size = kernels.shape[0], kernels.shape[1]
+    weights = np.asarray(fc_weights)
+    side = int(round(np.sqrt(weights.shape[0] / n_kernels)))
+    maps = weights.T.reshape(-1, n_kernels, side, side)
+    up = np.repeat(np.repeat(maps, pool_size, axis=2), pool_size, axis=3)
+    conv_side = 28 - size + 1
+    padded = np.zeros(up.shape[:2] + (conv_side, conv_side))
+    padded[:, :, :up.shape[2], :up.shape[3]] = up
+    return np.array([sum(convolve2d(padded[n, c], kernels[c], mode="full")
+                         for c in range(n_kernels)) for n in range(len(maps))])
+
+
+def fc_weights_by_class(fc_weights, kernels, pool_size, assignments, path, classes=None,
+                        per_class=8):
+    """The paper's Fig. 6 (c, d): fully connected neurons, one row per assigned class."""
+    assignments = np.asarray(assignments)
+    labels = list(classes) if classes is not None else [str(c) for c in range(10)]
+    fig, axes = plt.subplots(len(labels), per_class,
+                             figsize=(1.1 * per_class + 1.2, 1.1 * len(labels)), squeeze=False)
+    for label, row in enumerate(axes):
+        members = np.flatnonzero(assignments == label)[:per_class]
+        pictures = project_fc_weights(np.asarray(fc_weights)[:, members], kernels, pool_size) \
+            if len(members) else []
+        for k, ax in enumerate(row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k < len(members):
+                ax.imshow(pictures[k], cmap="hot_r", interpolation="nearest")
+            else:
+                ax.axis("off")
+        row[0].set_ylabel(labels[label], rotation=0, ha="right", va="center", fontsize=8)
+        row[0].axis("on")
+        for spine in row[0].spines.values():
+            spine.set_visible(False)
+    fig.suptitle("Fully connected neurons by assigned class (weights through the kernels)")
+    return _save(fig, path)
+
+
+def ablation_chart(rows, path, title="Ablation (test accuracy)"):
+    """Bar chart of ``[(label, accuracy in [0, 1]), ...]``, in the given order."""
+    labels = [label for label, _ in rows]
+    values = [100 * value for _, value in rows]
+    fig, ax = plt.subplots(figsize=(1.4 * len(rows) + 1.5, 4))
+    bars = ax.bar(range(len(rows)), values, color="tab:blue")
+    for bar, value in zip(bars, values):
+        ax.text(bar.get_x() + bar.get_width() / 2, value + 0.5, f"{value:.1f}",
+                ha="center", fontsize=8)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels(labels, rotation=20, ha="right")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def _vote_confusion(out_dir, figure_dir, classes, layer, paths):
+    """Add the confusion matrix of the run's vote to ``paths``; return the results."""
+    import json
+    results_path = Path(out_dir) / "results.json"
+    if not results_path.exists():
+        return None
+    results = json.loads(results_path.read_text())
+    vote = results["config"]["vote"]
+    paths.append(confusion(results[f"confusion_{vote}"], figure_dir / "confusion.png",
+                           classes, title=f"{layer}, {vote} vote"))
+    return results
+
+
+def _plot_conv_run(out_dir, figure_dir, arrays, meta, classes):
+    """Figures of an adaptive convolutional STDP run."""
+    kernels = np.asarray(arrays["kernels"])
+    pooled_side = int(round(np.sqrt(arrays["fc_weights"].shape[0] / kernels.shape[0])))
+    pool_size = (28 - kernels.shape[1] + 1) // pooled_side
+    paths = [conv_kernels(arrays["kernels"], figure_dir / "conv_kernels.png"),
+             accuracy_curve(meta.get("curve", []), figure_dir / "accuracy_curve.png")]
+    if "assignments" in arrays:
+        paths.append(fc_weights_by_class(arrays["fc_weights"], arrays["kernels"], pool_size,
+                                         arrays["assignments"],
+                                         figure_dir / "fc_weights_by_class.png", classes))
+    _vote_confusion(out_dir, figure_dir, classes, "Fully connected layer", paths)
+    return paths
+
+
 def _plot_energy_run(out_dir, figure_dir, arrays, meta, classes):
     """Figures of an MSTDP run."""
     import json
@@ -251,15 +365,16 @@ def _plot_energy_run(out_dir, figure_dir, arrays, meta, classes):
 
 def plot_run(out_dir, figure_dir=None, tsne_samples=1000):
     """Write all figures of a run folder; returns the list of PNG paths."""
-    import json
     from .checkpoint import load_checkpoint
     from .datasets import DATASETS
     out_dir = Path(out_dir)
     figure_dir = Path(figure_dir or out_dir / "figures")
     arrays, meta = load_checkpoint(out_dir / "checkpoint.npz")
-    if meta["config"]["model"] == "mstdp":  # no input->hidden spike layer
+    special = {"mstdp": _plot_energy_run,  # no input->hidden spike layer
+               "adaptive-conv": _plot_conv_run}  # kernels and a voting layer
+    if meta["config"]["model"] in special:
         classes = list(DATASETS[meta["config"]["dataset"]]["classes"])
-        return _plot_energy_run(out_dir, figure_dir, arrays, meta, classes)
+        return special[meta["config"]["model"]](out_dir, figure_dir, arrays, meta, classes)
     paths = [receptive_fields(arrays["weights"], figure_dir / "receptive_fields.png",
                               arrays.get("assignments")),
              accuracy_curve(meta.get("curve", []), figure_dir / "accuracy_curve.png"),
@@ -270,16 +385,11 @@ def plot_run(out_dir, figure_dir=None, tsne_samples=1000):
         paths.append(output_weights(arrays["supervised_weights"],
                                     figure_dir / "supervised_weights.png",
                                     arrays.get("assignments"), classes))
-    results_path = out_dir / "results.json"
-    if results_path.exists():
-        results = json.loads(results_path.read_text())
-        vote = results["config"]["vote"]
-        paths.append(confusion(results[f"confusion_{vote}"], figure_dir / "confusion.png",
-                               classes, title=f"Label statistics, {vote} vote"))
-        if "confusion_supervised" in results:
-            paths.append(confusion(results["confusion_supervised"],
-                                   figure_dir / "confusion_supervised.png", classes,
-                                   title="Supervised layer"))
+    results = _vote_confusion(out_dir, figure_dir, classes, "Label statistics", paths)
+    if results and "confusion_supervised" in results:
+        paths.append(confusion(results["confusion_supervised"],
+                               figure_dir / "confusion_supervised.png", classes,
+                               title="Supervised layer"))
     if "test_outputs" in arrays and tsne_samples:
         from .datasets import load_dataset
         count = min(int(tsne_samples), len(arrays["test_outputs"]))

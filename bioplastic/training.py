@@ -112,6 +112,11 @@ class RunConfig:
     schedule : str or None
         Training schedule of models that have several (sym-STDP: ``'simultaneous'``
         or ``'layer-by-layer'``); None for the others.
+    balanced : bool
+        Few-shot training: ``train_samples`` images drawn at random (with ``seed``)
+        with the same number from every class, instead of the first ones; label
+        assignment then uses the same images (the only labelled ones), and
+        ``assign_samples`` is ignored.
     """
 
     model: str = "diehl-cook"
@@ -130,6 +135,7 @@ class RunConfig:
     overrides: dict = field(default_factory=dict)
     data_dir: str = None
     schedule: str = None
+    balanced: bool = False
 
     # fields that may differ between the original command and a resumed one
     _RESUMABLE = ("device", "data_dir", "chunk_slots")
@@ -163,6 +169,9 @@ class RunConfig:
             expected = ", ".join(str(s) for s in schedules)
             raise ValueError(f"schedule must be one of {expected} for model '{self.model}', "
                              f"got '{self.schedule}'")
+        if self.balanced and int(self.train_samples) % 10:
+            raise ValueError(f"balanced (few-shot) training needs train_samples divisible by "
+                             f"the 10 classes, got {self.train_samples}")
         limits = {"train_samples": 60000, "assign_samples": 60000, "test_samples": 10000}
         for name, limit in limits.items():
             if int(getattr(self, name)) > limit:
@@ -189,7 +198,13 @@ def _mstdp():
     return mstdp
 
 
-MODELS = {"diehl-cook": _diehl_cook, "sym-stdp": _sym_stdp, "mstdp": _mstdp}
+def _adaptive_conv():
+    from . import adaptive_conv
+    return adaptive_conv
+
+
+MODELS = {"diehl-cook": _diehl_cook, "sym-stdp": _sym_stdp, "mstdp": _mstdp,
+          "adaptive-conv": _adaptive_conv}
 
 
 def machine_info():
@@ -207,6 +222,24 @@ def machine_info():
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "brian2": brian2.__version__,
             "numpy": np.__version__}
+
+
+def balanced_subset(labels, size, seed, classes=10):
+    """Indices of ``size`` images, ``size / classes`` of each class, drawn with ``seed``.
+
+    The draw is sorted by index, so that the classes are interleaved as in the
+    training set.
+    """
+    labels = np.asarray(labels)
+    per_class = int(size) // classes
+    rng = np.random.default_rng([int(seed), 7919])
+    chosen = []
+    for label in range(classes):
+        members = np.flatnonzero(labels == label)
+        if len(members) < per_class:
+            raise ValueError(f"class {label} has {len(members)} images, {per_class} wanted")
+        chosen.append(rng.choice(members, per_class, replace=False))
+    return np.sort(np.concatenate(chosen))
 
 
 def chunk_seed(seed, phase_index, chunk):
@@ -247,10 +280,12 @@ class Run:
         if self.checkpoint_path.exists():
             self.arrays, self.meta = load_checkpoint(self.checkpoint_path)
             stored = self.meta["config"]
+            defaults = {f.name: f.default for f in fields(RunConfig)}
             for name, value in self.config.to_dict().items():
                 if name in RunConfig._RESUMABLE:
                     continue
-                if stored.get(name) != value:
+                # fields added after a run started take their default
+                if stored.get(name, defaults.get(name)) != value:
                     raise CheckpointError(
                         f"{self.checkpoint_path}: it was made with {name}={stored.get(name)!r},"
                         f" this command asks for {name}={value!r}; use another --out folder "
@@ -291,6 +326,10 @@ class Run:
 
     def _phase_data(self, phase):
         cfg = self.config
+        if cfg.balanced and phase.kind in ("train", "assign"):
+            data = self._data("train")
+            subset = balanced_subset(data.labels, cfg.train_samples, cfg.seed)
+            return data, np.tile(subset, cfg.epochs) if phase.kind == "train" else subset
         if phase.kind == "train":
             data = self._data("train")
             n = cfg.train_samples
@@ -379,6 +418,8 @@ class Run:
                     progress["seconds"])
 
     def _record(self, phase, result, done, labels):
+        if result.final_counts is None and result.final_outputs is None:
+            return  # a stage that trains a layer without a readout (conv kernels)
         if result.final_counts is None:  # a model without a spiking hidden layer
             self._record_outputs(phase, result, done, labels)
             return
@@ -501,4 +542,4 @@ def config_from_checkpoint(out_dir):
 
 
 __all__ = ["RunConfig", "Run", "Phase", "phases_of", "config_from_checkpoint",
-           "machine_info"]
+           "machine_info", "balanced_subset", "chunk_seed"]

@@ -12,8 +12,8 @@ from brian2 import NeuronGroup, Network, Synapses, TimedArray, defaultclock
 
 def run_pair(model, pre_steps, post_steps, n_steps, w0, pre=("input_eqs", "input_reset"),
              post=("excitatory_eqs", "excitatory_reset"), synapse=None, n_pre=1,
-             sample_start=None):
-    """Weights after ``n_steps`` of forced pre/post spikes.
+             sample_start=None, read="w"):
+    """Weights (or another synaptic variable) after ``n_steps`` of forced spikes.
 
     Parameters
     ----------
@@ -32,6 +32,8 @@ def run_pair(model, pre_steps, post_steps, n_steps, w0, pre=("input_eqs", "input
         default: the model's input->excitatory synapse fields.
     sample_start : str, optional
         Synaptic code run once at t = 0 (the network runs it at every presentation).
+    read : str
+        Synaptic variable to return, one value per presynaptic neuron.
     """
     dt = model["dt"]
     defaultclock.dt = dt
@@ -58,7 +60,7 @@ def run_pair(model, pre_steps, post_steps, n_steps, w0, pre=("input_eqs", "input
     if sample_start:
         synapses.run_regularly(sample_start, dt=n_steps * dt)
     Network(pre_group, post_group, synapses).run(n_steps * dt, namespace={})
-    return np.array(synapses.w[:])
+    return np.array(getattr(synapses, read)[:])
 
 
 def random_trains(rng, n_steps, n_pre, post_probability=0.02, pre_probability=0.03):

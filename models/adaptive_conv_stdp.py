@@ -1,0 +1,206 @@
+"""Adaptive convolutional STDP network (ASF, ATB, ALIC, STB-STDP).
+
+Reference
+---------
+Y. Dong, D. Zhao, Y. Li and Y. Zeng (2023), An unsupervised STDP-based spiking
+neural network inspired by biologically plausible learning rules and connections,
+Neural Networks 165:799-808 (../shared/papers/adaptive-conv-stdp.txt; cleaned-up
+equations in ../shared/design/MODELS.md, section 3).
+
+Network
+-------
+Direct input (pixel intensity / 255 is a constant current for the whole sample)
+-> convolution layer (``kernels`` kernels of ``kernel_size`` x ``kernel_size``,
+stride 1, no padding) -> 2 x 2 max pooling of the spikes -> fully connected
+"voting" layer (``--neurons``), read out by Diehl & Cook's label-assignment vote.
+The layers are trained one after the other: first the convolution kernels, then
+(kernels frozen) the fully connected weights.
+
+One time step is one step of the paper's discrete LIF neuron (C = 1):
+
+    u <- leak x u + drive - inhibition received,  spike and reset to 0 if u > threshold
+
+* ASF (adaptive synaptic filter, eq. 5): drive = threshold / (1 + exp(-alpha x
+  current / threshold + beta)); without ASF, drive = current.
+* ATB (adaptive threshold balance). Convolution (eq. 6): threshold = beta_thresh x
+  the largest input current of the layer in the previous step. Fully connected
+  (eq. 7): threshold = theta_init + theta_plus, where theta_plus grows by
+  alpha_plus per spike (summed over the batch) and is pulled back to gamma when
+  theta passes it. Without ATB the thresholds are threshold_conv and theta_init.
+* ALIC (adaptive lateral inhibition, eq. 8): a spike lowers the potential of the
+  neurons it competes with by alpha_inh x the largest input current of its layer
+  (without ALIC by a fixed inhibition_conv / inhibition_fc).
+* Unilateral STDP (eq. 4): at each post-synaptic spike, dw = a_plus x trace_pre -
+  x_offset. With direct input the presynaptic trace is the pixel intensity itself;
+  the pooled spikes feeding the fully connected layer have a nearest-spike trace
+  that is set to a_plus at each spike and decays with tau_plus.
+* STB-STDP (eq. 9): the dw of batch_samples samples (all their time steps) are
+  summed and applied together; then the weights are normalised: each kernel to
+  zero mean and unit L2 norm (eq. 11), each fully connected column to the sum
+  fc_column_sum (eq. 10). Without STB the update is applied at every time step.
+* The modules are switched on and off with asf_on, atb_on, alic_on and stb_on
+  (1 = on), e.g. ``--set alic_on=0`` for an ablation.
+
+Shared convolution weights
+--------------------------
+Brian2 has no shared synaptic weight. Here each kernel tap (kernel c, row a,
+column b) is one element of a ``taps`` NeuronGroup that holds the weight w and
+its accumulated change dw. The synapses tap (c, a, b) -> convolution neuron
+(c, x, y) carry the pixel intensity at (x + a, y + b) of the current sample, and
+the neuron's current is the summed variable sum(w_pre x pixel). A spike of neuron
+(c, x, y) adds a_plus x pixel - x_offset to dw of each of its 25 taps (on_post).
+Every position of a kernel therefore reads the same single weight: tying is exact
+by construction, and it costs one extra float (the pixel) per synapse, K x k^2 x
+(28 - k + 1)^2 synapses in all (172,800 for 12 kernels of 5 x 5).
+
+This file is parsed, never executed: only ``name = value`` lines with numbers,
+Brian2 units and earlier names, and string constants, are allowed. Any parameter
+may be changed here or with ``bioplastic train --set name=value``.
+
+Known deviations from the paper
+-------------------------------
+* ASF of the convolution layer: with ATB the current never exceeds the threshold,
+  so the paper's alpha_asf = 0.4, beta_asf = 8 would keep every drive below
+  threshold x 5e-4 and no neuron would fire. The convolution layer uses
+  asf_alpha_conv = 16, which keeps the paper's centre (current = threshold / 2 at
+  beta 8); the fully connected layer uses the paper's 0.4 and 8.
+* The batch is sequential, not parallel: the samples of a batch are shown one
+  after the other with the weights frozen and their dw summed, which is the same
+  sum as the paper's parallel batch. The maxima of eqs. 6 and 8 are therefore
+  taken over one sample (c, w, h), not over the batch (b, c, w, h).
+* The maxima are those of the previous time step (a running maximum collected in
+  one step and used in the next), so neurons start integrating one step after a
+  sample appears.
+* Lateral inhibition in the convolution layer acts between the kernels at the same
+  position (the usual winner-take-all of convolutional STDP networks); in the
+  fully connected layer between all neurons.
+* Spike normalisation between the layers is the max pooling itself (at most one
+  spike per pooled unit and time step, i.e. a highest frequency of 1).
+* gamma, the learning rates, the fully connected scale and the step counts are not
+  given in the paper; they were chosen here (docs/adaptive-conv-stdp.md).
+* The fully connected normalisation (eq. 10) is read as a rescaling of every
+  column to a fixed sum, as in Diehl & Cook.
+"""
+
+# --- simulation -------------------------------------------------------------------
+dt = 1*ms                        # one step of the discrete LIF neuron
+integration_method = 'euler'     # the explicit Euler step is the paper's discrete update
+sample_steps = 40                # time steps a sample is shown for
+
+# --- architecture ------------------------------------------------------------------
+kernel_size = 5                  # convolution kernels are kernel_size x kernel_size (3 for Fashion-MNIST)
+kernels = 12                     # number of convolution kernels (12 for MNIST, 64 for Fashion-MNIST)
+pool_size = 2                    # max pooling window (pool_size x pool_size)
+
+# --- modules (1 = on, 0 = off) -----------------------------------------------------
+asf_on = 1                       # adaptive synaptic filter
+atb_on = 1                       # adaptive threshold balance
+alic_on = 1                      # adaptive lateral inhibition
+stb_on = 1                       # sample-temporal batch STDP
+
+# --- neurons -----------------------------------------------------------------------
+leak = 0.99                      # lambda = 1 - 1/tau of the membrane potential
+beta_thresh = 1                  # ATB: convolution threshold / largest current of the layer
+threshold_floor = 0.01           # ATB: smallest convolution threshold (blank images)
+threshold_conv = 1.5             # convolution threshold without ATB
+theta_init = 10                  # fully connected threshold before adaptation
+alpha_plus = 0.2                 # ATB: theta_plus increment per spike of a batch (current units)
+gamma = 500                      # ATB: theta_plus is pulled back to gamma when above it
+theta_decay = 0.002              # ATB: fraction of theta_plus lost per batch (not in the paper)
+asf_alpha_conv = 8               # ASF slope of the convolution layer (see deviations)
+asf_beta_conv = 6                # ASF offset of the convolution layer
+asf_alpha_fc = 8                 # ASF slope of the fully connected layer (see deviations)
+asf_beta_fc = 8                  # ASF offset of the fully connected layer
+current_floor = 0.01             # smallest layer maximum the fully connected ASF divides by
+alpha_inh = 1.625                # ALIC: inhibition / largest current of the layer
+inhibition_conv = 2.4            # inhibition per spike without ALIC (convolution)
+inhibition_fc = 16               # inhibition per spike without ALIC (fully connected)
+
+# --- plasticity --------------------------------------------------------------------
+a_plus = 1                       # STDP: value of the presynaptic trace at a spike / full intensity
+x_offset = 0.3                   # STDP: traces below x_offset depress, above potentiate
+tau_plus = 5*ms                  # STDP: decay of the pooled spikes' trace
+learning_rate_conv = 0.002       # step size of the kernel update (before normalisation)
+learning_rate_fc = 0.01          # step size of the fully connected update
+batch_samples = 10               # STB: samples whose updates are summed (1 without STB)
+fc_w_max = 1                     # largest fully connected weight
+fc_column_sum = 150              # sum of the weights into each fully connected neuron
+w_init_max_fc = 0.17             # initial fully connected weights ~ U(0, w_init_max_fc)
+
+# --- equations ---------------------------------------------------------------------
+# The builder adds: current (summed input of this step), layer_max (the layer's
+# largest current in the previous step), integrating (0 in a sample's first step)
+# and, in the fully connected layer, learning_on (1 while learning).
+conv_eqs = '''
+du/dt = ((leak - 1) * u + integrating * drive) / dt : 1
+drive = asf_on * threshold / (1 + exp(-asf_alpha_conv * current / threshold + asf_beta_conv)) + (1 - asf_on) * current : 1
+threshold = atb_on * beta_thresh * clip(layer_max, threshold_floor, inf) + (1 - atb_on) * threshold_conv : 1
+inhibition = alic_on * alpha_inh * clip(layer_max, 0, inf) + (1 - alic_on) * inhibition_conv : 1
+'''
+conv_threshold = 'u > threshold'
+conv_reset = 'u = 0'
+
+fc_eqs = '''
+du/dt = ((leak - 1) * u + integrating * drive) / dt : 1
+dincoming/dt = -incoming / dt : 1     # weights of the pooled spikes arriving in this step
+dinput_current/dt = (incoming - input_current) / dt : 1   # what arrived in the last step
+current = input_current - atb_on * theta_plus : 1         # ATB: adaptive part of the threshold, in current units
+drive = asf_on * theta_init / (1 + exp(-asf_alpha_fc * current / clip(layer_max, current_floor, inf) + asf_beta_fc)) + (1 - asf_on) * current : 1
+threshold = theta_init : 1
+inhibition = alic_on * alpha_inh * theta_init + (1 - alic_on) * inhibition_fc : 1
+theta_plus : 1                        # ATB: adaptive part of the threshold
+batch_spikes : 1                      # spikes since the last batch update
+'''
+fc_threshold = 'u > threshold'
+fc_reset = '''
+u = 0
+batch_spikes += learning_on
+'''
+# theta_plus after a batch (eq. 7)
+fc_batch_update = '''
+theta_plus += atb_on * alpha_plus * batch_spikes - theta_decay * theta_plus
+theta_plus -= int(theta_plus > gamma) * (theta_plus - gamma)
+batch_spikes = 0
+'''
+
+# pooled unit: at most one spike per step whatever the number of inputs that spiked
+pool_eqs = '''
+dhits/dt = -hits / dt : 1             # convolution spikes of this step in the window
+dpooled/dt = (clip(hits, 0, 1) - pooled) / dt : 1
+dtrace/dt = (exp(-dt / tau_plus) - 1) * trace / dt : 1   # STDP trace: times exp(-dt/tau_plus) per step
+'''
+pool_threshold = 'pooled > 0.5'
+pool_reset = '''
+pooled = 0
+trace = a_plus
+'''
+
+# STDP on the tap -> convolution synapses (pixel is the synapse's input intensity)
+conv_on_post = '''
+dw_pre += learning_on_post * (a_plus * pixel - x_offset)
+'''
+# applied to every kernel tap each batch (STB) or each step
+tap_update = '''
+w += learning_rate_conv * dw
+dw = 0
+'''
+# then each kernel to zero mean and unit L2 norm (eq. 11); kernel_mean and
+# kernel_square_mean are the means over the taps of the tap's kernel
+tap_normalise = '''
+w = (w - kernel_mean) / sqrt(clip(kernel_square_mean - kernel_mean**2, 1e-12, inf) * taps_per_kernel)
+'''
+# STDP on the pool -> fully connected synapses
+fc_on_pre = '''
+incoming_post += w
+'''
+fc_on_post = '''
+elig += learning_on_post * (trace_pre - x_offset)
+'''
+# applied every batch (STB) or every step, before normalisation
+fc_synapse_update = '''
+w = clip(w + learning_rate_fc * elig, 0, fc_w_max)
+elig = 0
+'''
+lateral_on_pre = '''
+u_post -= inhibition_pre
+'''
