@@ -12,6 +12,12 @@ Usage (the figures in docs/benchmarks.md came from these commands)::
     python benchmarks/accuracy.py --model sym-stdp --neurons 400 --dataset fashion-mnist \
         --set scaling_beta=0.05 --set tau_theta=5e7*ms --set theta_plus=0.05*mV
     python benchmarks/accuracy.py --model mstdp --neurons 2048 --train-samples 10000
+    python benchmarks/accuracy.py --model adaptive-conv --neurons 400
+    python benchmarks/accuracy.py --model adaptive-conv --neurons 400 \
+        --dataset fashion-mnist --set kernel_size=3 --set kernels=64
+
+(The adaptive convolutional network's ablation and few-shot tables come from
+``conv_ablation.py`` and ``few_shot.py``, which call this script.)
 
 For ``--model mstdp`` the trained network also generates ``--per-label`` digits of
 each class and classifies them (``bioplastic generate``); the fraction it labels
@@ -45,6 +51,9 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
     parser.add_argument("--assign-samples", type=int, default=10000)
     parser.add_argument("--test-samples", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--balanced", action="store_true",
+                        help="few-shot: train and assign on --train-samples images, the "
+                             "same number per class, drawn with --seed")
     parser.add_argument("--device", default="cpp_standalone")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
@@ -63,7 +72,8 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
                        train_samples=args.train_samples, epochs=args.epochs,
                        assign_samples=args.assign_samples, test_samples=args.test_samples,
                        device=args.device, seed=args.seed, data_dir=args.data_dir,
-                       chunk_slots=args.chunk_slots, overrides=overrides).validate()
+                       chunk_slots=args.chunk_slots, overrides=overrides,
+                       balanced=args.balanced).validate()
     schedule = f"_{config.schedule}" if config.schedule else ""
     name = args.name or (f"{args.model.replace('-', '_')}{schedule}_{args.dataset}_"
                          f"{args.neurons}")
@@ -102,6 +112,7 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
         print(f"{phase:>6}: {info['samples']} samples in {info['seconds']:.0f} s "
               f"({info['samples_per_second'] or 0:.1f} samples/s)")
     print(f"machine: {results['machine']}")
+    return results
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, Synapses, TimedArray, ms, second
 from .modelfile import (Field, ModelSpec, check_defined_variables, field_error,
                         find_model_file, load_model_file)
-from .network import ChunkResult, add_column_normalisation, check_mode_and_size, quantity
+from .network import (ChunkResult, add_column_normalisation, check_mode_and_size,
+                      check_synapse_order, quantity)
 from .simulation import CompiledNetwork, project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "Geometry", "load_model",
@@ -50,7 +51,10 @@ _MAX_STATEMENT = "running_max_post = clip(running_max_post, current_pre, inf)"
 
 class _MaxOrderFilter(logging.Filter):
     def filter(self, record):
-        return _MAX_STATEMENT not in record.getMessage()
+        message = record.getMessage()
+        # (where current is a subexpression, Brian2 shows its definition first)
+        return not (_MAX_STATEMENT in message
+                    or "first line is: 'current_pre := " in message)
 
 
 logging.getLogger("brian2.codegen.generators.base").addFilter(_MaxOrderFilter())
@@ -126,8 +130,8 @@ MODES = {"conv_train": (True, False, False), "fc_train": (False, True, True),
 
 #: Variables the builder and the synapse code rely on, by equations field.
 REQUIRED_VARIABLES = {"conv_eqs": ("u", "threshold", "inhibition"),
-                      "fc_eqs": ("u", "current", "incoming", "input_current", "threshold", "inhibition", "theta_plus",
-                                 "batch_spikes"),
+                      "fc_eqs": ("u", "current", "incoming", "input_current", "threshold",
+                                 "inhibition", "theta_plus", "batch_spikes"),
                       "pool_eqs": ("hits", "trace")}
 
 
@@ -308,6 +312,7 @@ class AdaptiveConvNetwork:
             self._build, duration=steps * self.dt, dt=self.dt, device_name=device_name,
             project_key=f"{self.model_key}-{mode}-{self.n_neurons}-{key}",
             seed_variable=("conv_stats", "rng_seed"), cache_dir=cache_dir)
+        self._order_checked = False
 
     @property
     def compile_seconds(self):
@@ -437,8 +442,8 @@ class AdaptiveConvNetwork:
             threshold=model["fc_threshold"], reset=model["fc_reset"], method=method,
             order=2, name="fc", namespace=namespace)
         fc_flags = f"learning_on = {int(self.fc_learns)} * sample_flags({row})\n"
-        fc.run_regularly(fc_flags + "u = 0\ninput_current = 0\nincoming = 0\n", dt=sample_duration,
-                         when="start", order=-10, name="fc_sample_start")
+        fc.run_regularly(fc_flags + "u = 0\ninput_current = 0\nincoming = 0\n",
+                         dt=sample_duration, when="start", order=-10, name="fc_sample_start")
         learns = self.fc_learns
         pool_fc = Synapses(
             pool, fc, "w : 1\nelig : 1" if learns else "w : 1",
@@ -499,6 +504,11 @@ class AdaptiveConvNetwork:
             values["pool_fc.w"] = np.asarray(state["fc_weights"], dtype=float).ravel()
             values["fc.theta_plus"] = np.asarray(state["theta_plus"], dtype=float)
         self.network.run(values, {"samples": table, "sample_flags": flags}, seed)
+        if self.has_fc and not self._order_checked:
+            # the weights travel as a flat (features x neurons) array
+            check_synapse_order(self.network, "pool_fc", self.geometry.n_features,
+                                self.n_neurons)
+            self._order_checked = True
         counts = None
         if self.conv_learns:
             state["kernels"] = self.network.get("taps.w").reshape(np.shape(state["kernels"]))

@@ -20,16 +20,20 @@ One time step is one step of the paper's discrete LIF neuron (C = 1):
 
     u <- leak x u + drive - inhibition received,  spike and reset to 0 if u > threshold
 
-* ASF (adaptive synaptic filter, eq. 5): drive = threshold / (1 + exp(-alpha x
-  current / threshold + beta)); without ASF, drive = current.
+* ASF (adaptive synaptic filter, eq. 5): the current passes through a sigmoid,
+  drive = scale / (1 + exp(-alpha x current / reference + beta)); without ASF,
+  drive = current. Convolution: scale = reference = threshold. Fully connected:
+  scale = theta_init, reference = the layer's largest current.
 * ATB (adaptive threshold balance). Convolution (eq. 6): threshold = beta_thresh x
-  the largest input current of the layer in the previous step. Fully connected
-  (eq. 7): threshold = theta_init + theta_plus, where theta_plus grows by
-  alpha_plus per spike (summed over the batch) and is pulled back to gamma when
-  theta passes it. Without ATB the thresholds are threshold_conv and theta_init.
+  the largest input current of the neuron's kernel in the previous step. Fully
+  connected (eq. 7): theta_plus grows by alpha_plus per spike (summed over the
+  batch), decays by theta_decay per batch and is pulled back to gamma when above
+  it; it is subtracted from the neuron's current. Without ATB the convolution
+  threshold is threshold_conv and theta_plus is not used.
 * ALIC (adaptive lateral inhibition, eq. 8): a spike lowers the potential of the
-  neurons it competes with by alpha_inh x the largest input current of its layer
-  (without ALIC by a fixed inhibition_conv / inhibition_fc).
+  neurons it competes with by alpha_inh x the threshold (in the convolution layer
+  the threshold is the largest current, so this is eq. 8); without ALIC by a fixed
+  inhibition_conv / inhibition_fc.
 * Unilateral STDP (eq. 4): at each post-synaptic spike, dw = a_plus x trace_pre -
   x_offset. With direct input the presynaptic trace is the pixel intensity itself;
   the pooled spikes feeding the fully connected layer have a nearest-spike trace
@@ -59,15 +63,28 @@ may be changed here or with ``bioplastic train --set name=value``.
 
 Known deviations from the paper
 -------------------------------
+The paper's equations, taken literally, leave the network silent or let a few
+neurons take every spike; these readings were needed (measured on 5,000-20,000
+MNIST images, docs/adaptive-conv-stdp.md):
+
 * ASF of the convolution layer: with ATB the current never exceeds the threshold,
   so the paper's alpha_asf = 0.4, beta_asf = 8 would keep every drive below
-  threshold x 5e-4 and no neuron would fire. The convolution layer uses
-  asf_alpha_conv = 16, which keeps the paper's centre (current = threshold / 2 at
-  beta 8); the fully connected layer uses the paper's 0.4 and 8.
+  threshold x 5e-4 and no neuron would fire. alpha = 8, beta = 6 keep the sigmoid
+  in its steep, difference-amplifying part over currents of 0 to 1 x threshold.
+* ATB of the convolution layer takes the maximum over each kernel's positions, not
+  over all kernels (c, w, h): with one maximum for the layer, 4 of 12 kernels took
+  99% of the spikes after 200 images and the others never learned.
+* Fully connected layer: with absolute currents the layer either stayed silent or
+  fired in every neuron at once (all neurons then learned the same average
+  pattern; 10-25% accuracy). Its ASF therefore compares each current with the
+  layer's largest (as ATB does in the convolution layer), theta_plus is in current
+  units and subtracted from the current, it decays slowly (theta_decay; without a
+  decay it only grew, and half of the test images left the layer silent), and the
+  inhibition is alpha_inh x theta_init. alpha_asf = beta_asf = 8 there too.
 * The batch is sequential, not parallel: the samples of a batch are shown one
   after the other with the weights frozen and their dw summed, which is the same
-  sum as the paper's parallel batch. The maxima of eqs. 6 and 8 are therefore
-  taken over one sample (c, w, h), not over the batch (b, c, w, h).
+  sum as the paper's parallel batch. The maxima are therefore taken over one
+  sample, not over the batch (b).
 * The maxima are those of the previous time step (a running maximum collected in
   one step and used in the next), so neurons start integrating one step after a
   sample appears.
@@ -76,12 +93,11 @@ Known deviations from the paper
   fully connected layer between all neurons.
 * Spike normalisation between the layers is the max pooling itself (at most one
   spike per pooled unit and time step, i.e. a highest frequency of 1).
-* gamma, the learning rates, the fully connected scale and the step counts are not
-  given in the paper; they were chosen here (docs/adaptive-conv-stdp.md).
 * The fully connected normalisation (eq. 10) is read as a rescaling of every
-  column to a fixed sum, as in Diehl & Cook.
+  column to a fixed sum (fc_column_sum), as in Diehl & Cook.
+* gamma, theta_decay, the learning rates, fc_column_sum, fc_w_max and the step
+  counts are not given in the paper; they were chosen here.
 """
-
 # --- simulation -------------------------------------------------------------------
 dt = 1*ms                        # one step of the discrete LIF neuron
 integration_method = 'euler'     # the explicit Euler step is the paper's discrete update
@@ -100,10 +116,10 @@ stb_on = 1                       # sample-temporal batch STDP
 
 # --- neurons -----------------------------------------------------------------------
 leak = 0.99                      # lambda = 1 - 1/tau of the membrane potential
-beta_thresh = 1                  # ATB: convolution threshold / largest current of the layer
+beta_thresh = 1                  # ATB: convolution threshold / largest current of the kernel
 threshold_floor = 0.01           # ATB: smallest convolution threshold (blank images)
 threshold_conv = 1.5             # convolution threshold without ATB
-theta_init = 10                  # fully connected threshold before adaptation
+theta_init = 10                  # fully connected threshold (and the scale of its ASF drive)
 alpha_plus = 0.2                 # ATB: theta_plus increment per spike of a batch (current units)
 gamma = 500                      # ATB: theta_plus is pulled back to gamma when above it
 theta_decay = 0.002              # ATB: fraction of theta_plus lost per batch (not in the paper)
@@ -112,7 +128,7 @@ asf_beta_conv = 6                # ASF offset of the convolution layer
 asf_alpha_fc = 8                 # ASF slope of the fully connected layer (see deviations)
 asf_beta_fc = 8                  # ASF offset of the fully connected layer
 current_floor = 0.01             # smallest layer maximum the fully connected ASF divides by
-alpha_inh = 1.625                # ALIC: inhibition / largest current of the layer
+alpha_inh = 1.625                # ALIC: inhibition per spike / threshold
 inhibition_conv = 2.4            # inhibition per spike without ALIC (convolution)
 inhibition_fc = 16               # inhibition per spike without ALIC (fully connected)
 

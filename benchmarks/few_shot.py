@@ -1,0 +1,53 @@
+"""Few-shot MNIST with the adaptive convolutional STDP network (the paper's Table 3).
+
+For each training-set size (10, 50, 100, 200 images, the same number per class)
+and each seed, the network is trained layer by layer on those images only
+(repeated for about ``--presentations`` presentations per layer), labels are
+assigned from the same images, and the full 10,000-image test set is scored.
+Prints mean +- sd over the seeds next to the paper's figures.
+
+Usage (the table in docs/benchmarks.md came from)::
+
+    python benchmarks/few_shot.py --neurons 100 --seeds 1 2 3
+
+Each result goes to ``benchmarks/results/adaptive_conv_few_shot_<n>_seed<s>.json``.
+"""
+
+import argparse
+import math
+import sys
+
+import numpy as np
+
+from accuracy import main as accuracy
+
+#: the paper's Table 3 (training images -> accuracy of the SNN)
+PAPER = {200: 0.8145, 100: 0.7544, 50: 0.7288, 10: 0.5145}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--neurons", type=int, default=100)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100, 200])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--presentations", type=int, default=2000,
+                        help="training presentations per layer (epochs = this / size)")
+    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    table = {}
+    for size in args.sizes:
+        epochs = max(1, math.ceil(args.presentations / size))
+        for seed in args.seeds:
+            command = ["--model", "adaptive-conv", "--neurons", str(args.neurons),
+                       "--train-samples", str(size), "--balanced", "--epochs", str(epochs),
+                       "--seed", str(seed), "--name", f"adaptive_conv_few_shot_{size}_seed{seed}",
+                       "--out", f"runs/bench-conv-few-shot-{size}-seed{seed}"] + rest
+            results = accuracy(command, script="accuracy.py")
+            table.setdefault(size, []).append(results["accuracy_all"])
+    print("\nfew-shot MNIST (full test set, all-activity vote):")
+    for size, values in table.items():
+        print(f"  {size:>4} images: {100 * np.mean(values):.2f} +- {100 * np.std(values):.2f}% "
+              f"over {len(values)} seeds (paper {100 * PAPER.get(size, float('nan')):.2f}%)")
+
+
+if __name__ == "__main__":
+    main()
