@@ -8,7 +8,7 @@ Prints mean +- sd over the seeds next to the paper's figures.
 
 Usage (the table in docs/benchmarks.md came from)::
 
-    python benchmarks/few_shot.py --neurons 100 --seeds 1 2 3
+    python benchmarks/few_shot.py --neurons 100 --seeds 1 2 3 --presentations 1000
 
 Each result goes to ``benchmarks/results/adaptive_conv_few_shot_<n>_seed<s>.json``.
 """

@@ -195,9 +195,14 @@ def conv_section():
                          f"{len(values)} | {size * cfg['epochs']} | {cfg['n_neurons']} | "
                          f"{'' if snn is None else f'{snn:.2f}%'} | "
                          f"{'' if ann is None else f'{ann:.2f}%'} |")
+        first = few[min(few)]
+        presentations = min(first[0]["config"]["train_samples"] * first[0]["config"]["epochs"],
+                            *(r[0]["config"]["train_samples"] * r[0]["config"]["epochs"]
+                              for r in few.values()))
         lines += ["", "Command:", "", "    python benchmarks/few_shot.py --neurons "
-                  f"{few[min(few)][0]['config']['n_neurons']} --seeds "
-                  + " ".join(str(r["config"]["seed"]) for r in few[min(few)]), ""]
+                  f"{first[0]['config']['n_neurons']} --seeds "
+                  + " ".join(str(r["config"]["seed"]) for r in first)
+                  + f" --presentations {presentations}", ""]
     return lines if (ablation or few) else []
 
 
