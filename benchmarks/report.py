@@ -196,9 +196,8 @@ def conv_section():
                          f"{'' if snn is None else f'{snn:.2f}%'} | "
                          f"{'' if ann is None else f'{ann:.2f}%'} |")
         first = few[min(few)]
-        presentations = min(first[0]["config"]["train_samples"] * first[0]["config"]["epochs"],
-                            *(r[0]["config"]["train_samples"] * r[0]["config"]["epochs"]
-                              for r in few.values()))
+        presentations = min(r["config"]["train_samples"] * r["config"]["epochs"]
+                            for runs in few.values() for r in runs)
         lines += ["", "Command:", "", "    python benchmarks/few_shot.py --neurons "
                   f"{first[0]['config']['n_neurons']} --seeds "
                   + " ".join(str(r["config"]["seed"]) for r in first)

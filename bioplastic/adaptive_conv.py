@@ -36,7 +36,7 @@ from .modelfile import (Field, ModelSpec, check_defined_variables, field_error,
                         find_model_file, load_model_file)
 from .network import (ChunkResult, add_column_normalisation, check_mode_and_size,
                       check_synapse_order, quantity)
-from .simulation import CompiledNetwork, project_key
+from .simulation import CompiledNetwork, network_project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "Geometry", "load_model",
            "initial_state", "normalise_kernels", "convolve", "AdaptiveConvNetwork",
@@ -305,12 +305,11 @@ class AdaptiveConvNetwork:
         # batch period in steps: batch_samples whole samples, or every step without STB
         self.batch_steps = batch * self.sample_steps if self.stb else 1
         self.dt = model["dt"]
-        key = project_key(self.model_key, mode, self.n_neurons, self.chunk_slots,
-                          self.record_conv, sorted(model.fingerprint().items()))
         steps = self.chunk_slots * self.sample_steps + 1
         self.network = CompiledNetwork(
             self._build, duration=steps * self.dt, dt=self.dt, device_name=device_name,
-            project_key=f"{self.model_key}-{mode}-{self.n_neurons}-{key}",
+            project_key=network_project_key(self.model_key, model, mode, self.n_neurons,
+                                            self.chunk_slots, self.record_conv),
             seed_variable=("conv_stats", "rng_seed"), cache_dir=cache_dir)
         self._order_checked = False
 
@@ -517,22 +516,23 @@ class AdaptiveConvNetwork:
                 state["fc_weights"] = self.network.get("pool_fc.w").reshape(
                     self.geometry.n_features, self.n_neurons)
                 state["theta_plus"] = self.network.get("fc.theta_plus")
-            neurons, steps = self.network.spikes("fc_spikes")
-            sample = steps // self.sample_steps
-            keep = sample < n
-            counts = np.zeros((n, self.n_neurons), dtype=np.int64)
-            np.add.at(counts, (sample[keep], neurons[keep]), 1)
+            counts = self._counts_per_sample("fc_spikes", n, self.n_neurons)
         return ChunkResult(np.arange(n), np.zeros(n, dtype=int), counts, n, 0, counts)
+
+    def _counts_per_sample(self, monitor, n, size):
+        """Spikes of each neuron in each of the chunk's first ``n`` samples."""
+        neurons, steps = self.network.spikes(monitor)
+        sample = steps // self.sample_steps
+        keep = sample < n  # the extra last step belongs to no sample
+        counts = np.zeros((n, size), dtype=np.int64)
+        np.add.at(counts, (sample[keep], neurons[keep]), 1)
+        return counts
 
     def conv_counts(self, n):
         """Convolution spikes of the last chunk, shape (n, kernels, side, side)."""
         if not self.record_conv:
             raise ValueError("build the network with record_conv=True to count conv spikes")
-        neurons, steps = self.network.spikes("conv_spikes")
-        sample = steps // self.sample_steps
-        keep = sample < n
-        counts = np.zeros((n, self.geometry.n_conv), dtype=np.int64)
-        np.add.at(counts, (sample[keep], neurons[keep]), 1)
+        counts = self._counts_per_sample("conv_spikes", n, self.geometry.n_conv)
         side = self.geometry.conv_side
         return counts.reshape(n, self.geometry.kernels, side, side)
 

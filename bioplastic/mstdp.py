@@ -30,7 +30,7 @@ from .modelfile import (Field, ModelSpec, check_defined_variables, field_error,
                         find_model_file, load_model_file)
 from .network import (N_INPUT, ChunkResult, check_mode_and_size, check_synapse_order,
                       quantity)
-from .simulation import CompiledNetwork, project_key
+from .simulation import CompiledNetwork, network_project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "load_model", "initial_state",
            "phases", "energy", "EnergyNetwork", "Network", "N_VISIBLE", "N_CLASSES"]
@@ -229,12 +229,11 @@ class EnergyNetwork:
                                  int(model["free_iterations"]), cycles)
         self.chunk_slots = int(chunk_slots)
         self.dt = model["dt"]
-        key = project_key(self.model_key, mode, self.n_neurons, self.chunk_slots,
-                          self.record_visible, sorted(model.fingerprint().items()))
         self.network = CompiledNetwork(
             self._build, duration=self.chunk_slots * self.schedule.sample * self.dt,
             dt=self.dt, device_name=device_name,
-            project_key=f"{self.model_key}-{mode}-{self.n_neurons}-{key}",
+            project_key=network_project_key(self.model_key, model, mode, self.n_neurons,
+                                            self.chunk_slots, self.record_visible),
             seed_variable=("visible", "rng_seed"), cache_dir=cache_dir)
         self._order_checked = False
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
 from .modelfile import Field, ModelFileError, quantity_in
-from .simulation import CompiledNetwork, project_key
+from .simulation import CompiledNetwork, network_project_key
 
 N_INPUT = 784
 
@@ -248,12 +248,11 @@ class PresentationNetwork:
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
         self.protocol = Protocol.from_model(model)
         self.chunk_slots = int(chunk_slots)
-        key = project_key(self.model_key, mode, self.n_neurons, self.chunk_slots,
-                          sorted(model.fingerprint().items()))
         self.network = CompiledNetwork(
             self._build, duration=self.chunk_slots * self.protocol.slot_duration,
             dt=model["dt"], device_name=device_name,
-            project_key=f"{self.model_key}-{mode}-{self.n_neurons}-{key}",
+            project_key=network_project_key(self.model_key, model, mode, self.n_neurons,
+                                            self.chunk_slots),
             seed_variable=("input", "rng_seed"), cache_dir=cache_dir)
         self._order_checked = False
 

@@ -228,6 +228,17 @@ def project_key(*parts):
     return digest[:16]
 
 
+def network_project_key(model_key, model, mode, n_neurons, chunk_slots, *options):
+    """Name of a model network's compiled project: readable prefix, then a digest.
+
+    The digest covers the structure (mode, size, samples per chunk, ``options``) and
+    every model-file value, so an edited model file gets a project of its own.
+    """
+    digest = project_key(model_key, mode, n_neurons, chunk_slots, *options,
+                         sorted(model.fingerprint().items()))
+    return f"{model_key}-{mode}-{n_neurons}-{digest}"
+
+
 def clear_cache(cache_dir=None):
     """Delete all compiled standalone projects."""
     shutil.rmtree(Path(cache_dir or default_cache_dir()) / "standalone", ignore_errors=True)
