@@ -17,6 +17,7 @@ Examples
     bioplastic classify --out runs/mstdp runs/mstdp/generated.npz
     bioplastic evaluate --out runs/dc400
     bioplastic plot --out runs/dc400
+    bioplastic sweep benchmarks/sweeps/diehl_cook_100_seeds.toml --out sweeps/dc100
     bioplastic info
     bioplastic validate my_edited_model.py
 """
@@ -164,6 +165,64 @@ def _cmd_classify(args):
     return 0
 
 
+def _cmd_sweep(args):
+    from .sweep import point_finished, point_folder, run_sweep
+    from .sweep_config import load_sweep_config
+    settings = {name: value for name, value in (("data_dir", args.data_dir),
+                                                ("device", args.device)) if value}
+    sweep = load_sweep_config(args.config, settings)
+    out = args.out or f"sweeps/{sweep.name}"
+    print(f"sweep {sweep.name}: {len(sweep.points)} points ({sweep.model}; varied: "
+          f"{', '.join(sweep.varied) or 'nothing'}; seeds {list(sweep.seeds)}) -> {out}")
+    if args.dry_run:
+        for point in sweep.points:
+            state = "finished" if point_finished(out, point) else "to run"
+            print(f"  {state:>8}  {point_folder(out, point)}")
+        return 0
+    outcome = run_sweep(sweep, out, scheduler=args.scheduler, workers=args.workers,
+                        cache_dir=args.cache_dir, retries=args.retries,
+                        allowed_failures=args.allowed_failures, dashboard=args.dashboard,
+                        progress=not args.quiet)
+    print(f"{outcome['ran']} points ran, {outcome['skipped']} were already finished, "
+          f"{outcome['failed']} failed")
+    from .sweep_results import markdown_table
+    print(markdown_table(outcome["summary"], sweep.varied))
+    for path in outcome["files"]:
+        print(path)
+    for row in outcome["rows"]:
+        if row["status"] == "failed":
+            print(f"failed: {row['point']}: {row['error']}", file=sys.stderr)
+    return 1 if outcome["failed"] else 0
+
+
+def _add_sweep(sub):
+    p = sub.add_parser("sweep", help="run a grid of trainings (parameters x seeds) on Dask",
+                       description="Run every point of a sweep file (TOML or YAML) as a "
+                                   "training run on a Dask cluster; a sweep started again "
+                                   "skips finished points and resumes the others.")
+    p.add_argument("config", help="sweep file (.toml, .yaml or .yml)")
+    p.add_argument("--out", default=None, help="sweep folder (default sweeps/NAME)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: a "
+                        "LocalCluster on this machine)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="LocalCluster worker processes (default: one per core)")
+    p.add_argument("--cache-dir", default=None,
+                   help="folder for the per-worker compile caches "
+                        "(default $BIOPLASTIC_CACHE/workers)")
+    p.add_argument("--retries", type=int, default=1,
+                   help="extra attempts for a point whose training raised an error")
+    p.add_argument("--allowed-failures", type=int, default=3,
+                   help="worker deaths a point may cause before it counts as failed")
+    p.add_argument("--dashboard", default=None, metavar="ADDRESS",
+                   help="serve the LocalCluster dashboard here, e.g. :8787 (needs bokeh)")
+    p.add_argument("--data-dir", default=None, help="data folder for every point")
+    p.add_argument("--device", choices=DEVICES, default=None,
+                   help="device for every point (overrides the file's settings.device)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the file and list the points; run nothing")
+
+
 def _cmd_info(args):
     import platform
     import brian2
@@ -218,6 +277,7 @@ def build_parser():
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
+    _add_sweep(sub)
     p = sub.add_parser("evaluate", help="assign labels and test a trained run")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--device", choices=DEVICES, default=None)
@@ -258,7 +318,7 @@ def main(argv=None):
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"train": _cmd_train, "evaluate": _cmd_evaluate, "plot": _cmd_plot,
                 "info": _cmd_info, "validate": _cmd_validate, "generate": _cmd_generate,
-                "classify": _cmd_classify}
+                "classify": _cmd_classify, "sweep": _cmd_sweep}
     try:
         return handlers[args.command](args)
     except (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError,

@@ -302,11 +302,13 @@ def _check_quantity(model, name, decl):
     unit = decl.unit if decl.unit is not None else 1
     expected_dim = get_dimensions(unit)
     if get_dimensions(value) is not expected_dim:
-        actual = get_unit(get_dimensions(value))
+        # get_unit names a plain number "radian"; say what it is
+        actual = ("no units" if get_dimensions(value) is DIMENSIONLESS
+                  else f"units of {get_unit(get_dimensions(value))!r}")
+        wanted = "a plain number" if expected_dim is DIMENSIONLESS else repr(unit)
         raise ModelFileError(
-            model.path,
-            f"has units of {actual!r} but {unit!r} was expected "
-            f"(value {value!r})", field=name, lineno=lineno)
+            model.path, f"has {actual} but {wanted} was expected (value {value!r})",
+            field=name, lineno=lineno)
     number = float(value / unit) if expected_dim is not DIMENSIONLESS else float(value)
     if math.isnan(number) or math.isinf(number):
         raise ModelFileError(model.path, f"must be finite, got {value!r}", field=name,

@@ -311,6 +311,40 @@ def ablation_chart(rows, path, title="Ablation (test accuracy)"):
     return _save(fig, path)
 
 
+def sweep_accuracy(summary, varied, path, title="Sweep"):
+    """Accuracy (mean ± sd over seeds) against the first varied key.
+
+    One line per combination of the other varied keys. The x axis is categorical
+    (the values in sweep order), since swept values may be quantities with units.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    x_name = varied[0] if varied else None
+    x_values = []
+    for entry in summary:
+        if entry.get(x_name) not in x_values:
+            x_values.append(entry.get(x_name))
+    lines = {}
+    for entry in summary:
+        if "accuracy_mean" not in entry:  # no finished point, or no test set
+            continue
+        others = tuple(f"{name}={entry[name]}" for name in varied[1:])
+        lines.setdefault(others, []).append(entry)
+    for others, entries in lines.items():
+        xs = [x_values.index(e.get(x_name)) for e in entries]
+        means = [100 * e["accuracy_mean"] for e in entries]
+        sds = [0 if e["accuracy_sd"] is None else 100 * e["accuracy_sd"] for e in entries]
+        ax.errorbar(xs, means, yerr=sds, marker="o", capsize=4,
+                    label=", ".join(others) or None)
+    ax.set_xticks(range(len(x_values)))
+    ax.set_xticklabels(["all points" if x_name is None else str(v) for v in x_values])
+    ax.set_xlabel(x_name or "configuration")
+    ax.set_ylabel("test accuracy (%), mean ± sd over seeds")
+    ax.set_title(title)
+    if len(lines) > 1:
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def _vote_confusion(out_dir, figure_dir, classes, layer, paths):
     """Add the confusion matrix of the run's vote to ``paths``; return the results."""
     import json

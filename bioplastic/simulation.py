@@ -17,7 +17,9 @@ import gc
 import hashlib
 import logging
 import os
+import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -116,7 +118,8 @@ class CompiledNetwork:
             with FileLock(str(self.directory) + ".lock"):
                 device.build(directory=str(self.directory), run=False, compile=True,
                              with_output=False)
-            self._results = f"results-{os.getpid()}-{id(self):x}"
+            self._results = f"results-{_HOST}-{os.getpid()}-{id(self):x}"
+            _remove_leftovers(self.directory)
         else:
             set_device("runtime")
             self._create()
@@ -161,10 +164,13 @@ class CompiledNetwork:
                                                  dim=view.dim)
             for name, array in timed_arrays.items():
                 run_args[self.objects[name]] = np.asarray(array, dtype=float)
-            device.run(results_directory=self._results, run_args=run_args,
-                       with_output=False)
-            device.delete(code=False, data=False, run_args=True, directory=False,
-                          force=True)
+            arguments, files = self._run_arg_files(run_args)
+            try:
+                device.run(results_directory=self._results, run_args=arguments,
+                           with_output=False)
+            finally:
+                for path in files:
+                    path.unlink(missing_ok=True)
         else:
             # A fresh network per chunk starts at t = 0 with empty monitors; the
             # generated code comes from Brian2's cache.
@@ -183,6 +189,31 @@ class CompiledNetwork:
             self.network.run(self.duration, namespace={})
         self.run_seconds += time.perf_counter() - start
         self.runs += 1
+
+    def _run_arg_files(self, run_args):
+        """Write the run arguments to files of this process; ``(arguments, files)``.
+
+        Brian2 names run-argument files after their content and shares them between
+        processes: one process deletes a file another is about to read, and a process
+        killed while writing leaves a truncated file that the next run with the same
+        content reads. The compiled program then reports a size mismatch on stderr
+        and silently keeps the compiled-in values. Files named after this network
+        object, written atomically and removed after the run, avoid both.
+        """
+        arguments, files = [], []
+        for number, (key, value) in enumerate(run_args.items()):
+            prepare = (device._prepare_timed_array_run_arg if isinstance(key, TimedArray)
+                       else device._prepare_variableview_run_arg)
+            name, text, file_name, array = prepare(key, value)
+            if file_name:  # arrays go through a file, single values on the command line
+                path = self.directory / "static_arrays" / f"{self._results}-{number}.dat"
+                partial = path.with_suffix(".partial")
+                array.tofile(partial)
+                os.replace(partial, path)
+                files.append(path)
+                text = os.path.join("static_arrays", path.name)
+            arguments.append(f"{name}={text}")
+        return arguments, files
 
     def get(self, key):
         """Current value of ``'object.variable'`` as a numpy array."""
@@ -205,6 +236,34 @@ class CompiledNetwork:
         # identical files, so that a cached standalone project is not recompiled.
         self.objects, self.network = {}, None
         gc.collect()
+
+
+_HOST = re.sub(r"[^A-Za-z0-9_.-]+", "_", socket.gethostname())
+
+
+def _remove_leftovers(directory):
+    """Delete run-argument files and results of processes on this host that died.
+
+    Names carry host and process id (``results-<host>-<pid>-...``); those of live
+    processes and of other hosts (a cache on a shared file system) are kept.
+    """
+    pattern = re.compile(rf"^results-{re.escape(_HOST)}-(\d+)-")
+    for path in list(directory.glob("results-*")) + list(
+            (directory / "static_arrays").glob("results-*")):
+        match = pattern.match(path.name)
+        if not match:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # alive, another user's
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def device_report():

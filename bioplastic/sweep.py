@@ -1,0 +1,276 @@
+"""Run the points of a sweep as ordinary training runs on Dask distributed.
+
+Each point (one configuration and one seed, see :mod:`bioplastic.sweep_config`) is
+one :class:`bioplastic.training.Run` in its own folder ``OUT/points/<ident>``, with
+its own checkpoint. The points are submitted as Dask tasks to a ``LocalCluster``
+(one single-threaded worker process per core: Brian2's device is global to a
+process) or to an existing cluster given by its scheduler address.
+
+Fault tolerance comes from the two layers together:
+
+* a worker that dies (killed, out of memory) makes the scheduler hand its task to
+  another worker, up to ``allowed_failures`` times; the new attempt opens the
+  point's checkpoint and continues from its last chunk;
+* a task that raises is retried ``retries`` times, again from the checkpoint;
+* a sweep started again skips points whose ``results.json`` matches their
+  configuration and resumes the others from their checkpoints.
+
+Every worker compiles into a cache of its own (``<cache>/workers/worker-<name>``):
+standalone projects and Cython modules are built once per worker and reused by every
+later point with the same network, for example points that differ only in seed,
+dataset or test protocol, which reach the compiled program as run-time arguments.
+A model-file value is compiled into the code, so each distinct value is compiled
+once per worker (and kept for later sweeps).
+
+The folders of a sweep must be visible to every worker (a shared file system when
+the cluster spans several machines).
+"""
+
+import json
+import logging
+import os
+import re
+import socket
+import sys
+import time
+from pathlib import Path
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .training import CHECKPOINT, RESULTS, Run, RunConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["run_sweep", "run_point", "point_folder", "point_finished",
+           "CompileCachePlugin", "SWEEP_FILE", "ATTEMPTS_FILE"]
+
+SWEEP_FILE = "sweep.json"
+ATTEMPTS_FILE = "attempts.jsonl"
+
+try:
+    from distributed import WorkerPlugin
+except ImportError:  # pragma: no cover - dask is a dependency; this keeps import errors clear
+    WorkerPlugin = object
+
+
+class CompileCachePlugin(WorkerPlugin):
+    """Give each Dask worker its own Brian2 compile cache.
+
+    Parameters
+    ----------
+    root : str or None
+        Folder holding one cache per worker; None means ``<BIOPLASTIC_CACHE>/workers``
+        as seen by the worker.
+    """
+
+    name = "bioplastic-compile-cache"
+
+    def __init__(self, root=None):
+        self.root = None if root is None else str(root)
+
+    def setup(self, worker):
+        from brian2 import prefs
+
+        from .simulation import default_cache_dir
+        root = Path(self.root) if self.root else default_cache_dir() / "workers"
+        folder = root / ("worker-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(worker.name)))
+        folder.mkdir(parents=True, exist_ok=True)
+        # read by bioplastic.simulation when a standalone project is built
+        os.environ["BIOPLASTIC_CACHE"] = str(folder)
+        prefs.codegen.runtime.cython.cache_dir = str(folder / "cython")
+
+
+def point_folder(out_dir, point):
+    """Run folder of one point."""
+    return Path(out_dir) / "points" / point.ident
+
+
+def _same_run(stored, config):
+    """Whether a stored run configuration is the one asked for (device etc. may differ)."""
+    wanted = config.to_dict()
+    return all(stored.get(k) == v for k, v in wanted.items()
+               if k not in RunConfig._RESUMABLE)
+
+
+def point_finished(out_dir, point):
+    """Whether the point's ``results.json`` exists and belongs to its configuration."""
+    path = point_folder(out_dir, point) / RESULTS
+    try:
+        stored = json.loads(path.read_text())["config"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return _same_run(stored, point.config)
+
+
+def _positions(folder):
+    """Progress of each phase in a point's checkpoint (empty before its first chunk)."""
+    try:
+        _, meta = load_checkpoint(Path(folder) / CHECKPOINT)
+    except (CheckpointError, OSError):
+        return {}
+    return {phase: state["position"] for phase, state in meta["progress"].items()}
+
+
+def run_point(config, folder):
+    """Train and evaluate one point (runs on a Dask worker).
+
+    Parameters
+    ----------
+    config : dict
+        ``RunConfig`` fields.
+    folder : str
+        The point's run folder; an existing checkpoint there is resumed.
+
+    Returns
+    -------
+    dict
+        The point's accuracies and timings.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    attempt = {"pid": os.getpid(), "host": socket.gethostname(),
+               "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "resumed_at": _positions(folder)}
+    try:
+        from distributed import get_worker
+        attempt["worker"] = str(get_worker().name)
+    except (ImportError, ValueError):
+        attempt["worker"] = None
+    # one line per attempt, so a retry after a lost worker can be seen afterwards
+    with open(folder / ATTEMPTS_FILE, "a") as log:
+        log.write(json.dumps(attempt) + "\n")
+    results = Run(RunConfig(**config), folder, progress=False).run()
+    return {k: v for k, v in results.items() if k.startswith("accuracy")}
+
+
+def _write_json(path, document):
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(json.dumps(document, indent=2, default=str))
+    tmp.replace(path)
+
+
+def _preload_data(points):
+    """Read (or download and check) every dataset once, before workers race for it."""
+    from .datasets import load_dataset
+    for dataset, data_dir in sorted({(p.config.dataset, p.config.data_dir) for p in points},
+                                    key=str):
+        for split in ("train", "test"):
+            load_dataset(dataset, split, data_dir)
+
+
+def _start_client(scheduler, workers, allowed_failures, dashboard):
+    import dask
+    from distributed import Client, LocalCluster
+    if not logger.isEnabledFor(logging.INFO):
+        # the scheduler of a LocalCluster logs every worker event at INFO level
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if scheduler:
+        return Client(scheduler), None
+    # the scheduler of a LocalCluster runs here and reads this when it starts
+    with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=dashboard)
+    return Client(cluster), cluster
+
+
+def usable_cores():
+    """Cores this process may use (its CPU affinity where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def run_sweep(sweep, out_dir, scheduler=None, workers=None, cache_dir=None, retries=1,
+              allowed_failures=3, dashboard=None, progress=True):
+    """Run every unfinished point of ``sweep`` and write its tables and figure.
+
+    Parameters
+    ----------
+    sweep : bioplastic.sweep_config.SweepConfig
+    out_dir : str or Path
+        Sweep folder: ``sweep.json``, ``points/<ident>/`` run folders, the tables
+        (``points.csv``, ``summary.csv``, ``summary.md``, ``summary.json``) and
+        ``accuracy.png``.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); default: start a
+        LocalCluster.
+    workers : int, optional
+        LocalCluster workers (default: one per usable core, at most one per point).
+    cache_dir : str, optional
+        Folder of the per-worker compile caches (default ``<BIOPLASTIC_CACHE>/workers``).
+    retries : int
+        Extra attempts for a point whose training raised an error.
+    allowed_failures : int
+        Worker deaths a point may cause before it counts as failed (LocalCluster;
+        an existing scheduler uses its own ``distributed.scheduler.allowed-failures``).
+    dashboard : str, optional
+        Address for the LocalCluster's dashboard (e.g. ``":8787"``; needs bokeh).
+    progress : bool
+        Show a progress bar over points.
+
+    Returns
+    -------
+    dict
+        ``{'rows': [...], 'summary': [...], 'ran': n, 'skipped': n, 'failed': n,
+        'files': [...]}``.
+    """
+    from . import sweep_results
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(out_dir / SWEEP_FILE, sweep.to_dict())
+    pending = [p for p in sweep.points if not point_finished(out_dir, p)]
+    skipped = len(sweep.points) - len(pending)
+    if skipped:
+        logger.info("%d of %d points already finished", skipped, len(sweep.points))
+    failures = {}
+    if pending:
+        _preload_data(pending)
+        failures = _run_pending(pending, out_dir, scheduler, workers, cache_dir, retries,
+                                allowed_failures, dashboard, progress, sweep)
+    files = sweep_results.write_tables(sweep, out_dir, failures)
+    rows = sweep_results.point_rows(sweep, out_dir, failures)
+    return {"rows": rows, "summary": sweep_results.summarize(rows, sweep.varied),
+            "ran": len(pending) - len(failures), "skipped": skipped,
+            "failed": len(failures), "files": files}
+
+
+def _run_pending(pending, out_dir, scheduler, workers, cache_dir, retries,
+                 allowed_failures, dashboard, progress, sweep):
+    from distributed import as_completed
+
+    from . import sweep_results
+    if workers is None:
+        workers = max(1, min(usable_cores(), len(pending)))
+    client, cluster = _start_client(scheduler, workers, allowed_failures, dashboard)
+    failures = {}
+    bar = None
+    try:
+        client.register_plugin(CompileCachePlugin(cache_dir))
+        futures = {}
+        for point in pending:
+            future = client.submit(run_point, point.config.to_dict(),
+                                   str(point_folder(out_dir, point)), retries=retries,
+                                   key=f"bioplastic-point-{point.ident}")
+            futures[future] = point
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(pending), unit="point", desc=f"sweep {sweep.name}",
+                       file=sys.stderr)
+        for future in as_completed(futures):
+            point = futures[future]
+            error = future.exception()
+            if error is not None:
+                failures[point.ident] = f"{type(error).__name__}: {error}"
+                logger.error("point %s failed: %s", point.ident, failures[point.ident])
+            # the tables grow as points finish, so a long sweep can be watched
+            sweep_results.write_tables(sweep, out_dir, failures)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return failures
