@@ -222,7 +222,16 @@ def sweep_section():
         lines += [f"### {sweep['name']} ({sweep['model']})", "",
                   "Settings: " + ", ".join(f"{k} = {v}" for k, v in
                                            {**settings, **protocol}.items()) + ".", "",
-                  result["table"].strip(), "",
+                  result["table"].strip(), ""]
+        key = (sweep["model"], settings.get("dataset", "mnist"), settings.get("neurons"))
+        paper, target = TARGETS.get(key, ("", None))
+        headline = [row for row in result["summary"] if row.get("accuracy_mean") is not None]
+        if target is not None and not sweep["varied"] and headline:
+            mean = 100 * headline[0]["accuracy_mean"]
+            verdict = ("met" if mean >= target else
+                       f"not met by the mean ({mean - target:+.2f} points)")
+            lines += [f"Paper: {paper}. Target {target:.1f}%: {verdict}.", ""]
+        lines += [
                   f"`{bench['command']}` ({bench['date']}; {bench['workers']} workers, "
                   f"{bench['wall_seconds_this_invocation'] / 60:.0f} min wall clock). "
                   f"Machine: {_machine(result['machine'])}.", ""]

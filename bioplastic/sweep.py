@@ -167,8 +167,9 @@ def _start_client(scheduler, workers, allowed_failures, dashboard):
         return Client(scheduler), None
     # the scheduler of a LocalCluster runs here and reads this when it starts
     with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
+        # without a requested address, any free port (None means the default :8787)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=dashboard)
+                               dashboard_address=dashboard or ":0")
     return Client(cluster), cluster
 
 

@@ -193,7 +193,10 @@ def _ident(values, seed, config):
     """Readable, file-system-safe folder name with a digest of the whole run."""
     parts = [f"{key}={value}" for key, value in values] + [f"seed={seed}"]
     slug = re.sub(r"[^A-Za-z0-9._=+-]+", "", "_".join(parts).replace("*", ""))[:80]
-    digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode())
+    # settings a run may resume with (device, data folder, chunk size) stay out of the
+    # digest, so that a sweep restarted with another --data-dir finds its points
+    run = {k: v for k, v in config.to_dict().items() if k not in RunConfig._RESUMABLE}
+    digest = hashlib.sha256(json.dumps(run, sort_keys=True).encode())
     return f"{slug}-{digest.hexdigest()[:8]}"
 
 

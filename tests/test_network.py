@@ -105,3 +105,30 @@ def test_deterministic_input_gives_identical_spikes_on_both_devices(images):
     np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
     np.testing.assert_allclose(outputs[0][1], outputs[1][1], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(outputs[0][2], outputs[1][2], rtol=1e-9)
+
+
+@needs_standalone
+def test_truncated_leftover_file_cannot_replace_the_run_arguments(images):
+    """A process killed while Brian2 wrote a run-argument file leaves it truncated under
+    its content-derived name; a later run with the same values must not read it (the
+    compiled program would keep its compiled-in weights and only warn on stderr)."""
+    from hashlib import md5
+    model = diehl_cook.load_model()
+    start = initial_state(model, N, np.random.default_rng(3))
+    network = DiehlCookNetwork(model, N, "train", "cpp_standalone", chunk_slots=4)
+    try:
+        def run():
+            state = {key: np.array(value) for key, value in start.items()}
+            result = network.run_chunk(state, images[:4], 0, 11)
+            return state, result
+
+        clean_state, clean = run()
+        weights = np.asarray(start["weights"], dtype=float).ravel()
+        leftover = (network.network.directory / "static_arrays"
+                    / f"init_input_exc_w_{md5(weights.data).hexdigest()}.dat")
+        leftover.write_bytes(weights.tobytes()[: weights.nbytes // 2])
+        again_state, again = run()
+    finally:
+        network.close()
+    np.testing.assert_array_equal(clean.counts, again.counts)
+    np.testing.assert_array_equal(clean_state["weights"], again_state["weights"])
