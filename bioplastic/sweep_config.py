@@ -91,11 +91,6 @@ class SweepPoint:
     seed: int
     config: RunConfig
 
-    @property
-    def configuration(self):
-        """The varied values without the seed: points that share it are averaged."""
-        return self.values
-
 
 @dataclass
 class SweepConfig:
@@ -268,7 +263,7 @@ def parse_sweep_config(document, path="<sweep>", overrides=None):
         for _, name, _ in items:
             if name not in varied:
                 varied.append(name)
-    points, seen = [], set()
+    points, seen, checked = [], set(), {}
     for listed_items in listed:
         for combination in itertools.product(*axes):
             items = list(listed_items) + list(combination)
@@ -279,7 +274,7 @@ def parse_sweep_config(document, path="<sweep>", overrides=None):
             values = tuple((name, value) for _, name, value in items)
             for seed in seeds:
                 config = _checked_run_config(path, module, settings, parameters, seed,
-                                             values)
+                                             values, checked)
                 point = SweepPoint(_ident(values, seed, config), values, seed, config)
                 if point.ident in seen:
                     raise SweepConfigError(path, "points", f"the same run appears twice "
@@ -292,18 +287,19 @@ def parse_sweep_config(document, path="<sweep>", overrides=None):
     return SweepConfig(path, name, model, tuple(varied), tuple(seeds), points, document)
 
 
-_MODEL_CACHE = {}
+def _checked_run_config(path, module, settings, parameters, seed, values, checked):
+    """A validated RunConfig for one point; errors name the point's varied values.
 
-
-def _checked_run_config(path, module, settings, parameters, seed, values):
-    """A validated RunConfig for one point; errors name the point's varied values."""
+    ``checked`` remembers the model-file overrides already loaded in this sweep
+    (parsing and checking a model file takes about 0.1 s).
+    """
     where = ", ".join(f"{k}={v}" for k, v in values) or "every point"
     config = RunConfig(**settings, seed=seed, overrides=dict(parameters))
     try:
         config.validate()
         key = (config.model, config.model_file, tuple(sorted(parameters.items())))
-        if key not in _MODEL_CACHE:  # parsing and checking a model file takes ~0.1 s
-            _MODEL_CACHE[key] = module.load_model(config.model_file, parameters)
+        if key not in checked:
+            checked[key] = module.load_model(config.model_file, parameters)
     except (ModelFileError, ValueError, RuntimeError, FileNotFoundError) as exc:
         raise SweepConfigError(path, f"point ({where})", str(exc)) from None
     return config
