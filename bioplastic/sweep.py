@@ -229,9 +229,8 @@ def run_sweep(sweep, out_dir, scheduler=None, workers=None, cache_dir=None, retr
         _preload_data(pending)
         failures = _run_pending(pending, out_dir, scheduler, workers, cache_dir, retries,
                                 allowed_failures, dashboard, progress, sweep)
-    files = sweep_results.write_tables(sweep, out_dir, failures)
-    rows = sweep_results.point_rows(sweep, out_dir, failures)
-    return {"rows": rows, "summary": sweep_results.summarize(rows, sweep.varied),
+    files, rows, summary = sweep_results.write_tables(sweep, out_dir, failures)
+    return {"rows": rows, "summary": summary,
             "ran": len(pending) - len(failures), "skipped": skipped,
             "failed": len(failures), "files": files}
 

@@ -167,9 +167,8 @@ def _setting(path, where, name, value):
     """Check the type of one run setting; returns (RunConfig field, value)."""
     name = ALIASES.get(name, name)
     expected = _FIELD_TYPES[name]
+    # bool is a subclass of int in Python; a setting takes one or the other
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        ok = True
     if not ok:
         raise SweepConfigError(path, where, f"expected {expected.__name__}, got "
                                f"{type(value).__name__} {value!r}")

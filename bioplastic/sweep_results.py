@@ -125,7 +125,13 @@ def markdown_table(summary, varied):
 
 
 def write_tables(sweep, out_dir, failures=None):
-    """Write points.csv, summary.csv/.md/.json and accuracy.png; returns their paths."""
+    """Write points.csv, summary.csv/.md/.json and accuracy.png.
+
+    Returns
+    -------
+    tuple
+        ``(paths written, rows, summary)``.
+    """
     from .plotting import sweep_accuracy
     from .training import machine_info
     out_dir = Path(out_dir)
@@ -152,4 +158,4 @@ def write_tables(sweep, out_dir, failures=None):
     if any("accuracy_mean" in entry for entry in summary):
         paths.append(sweep_accuracy(summary, sweep.varied, out_dir / "accuracy.png",
                                     title=f"{sweep.name} ({sweep.model})"))
-    return [str(p) for p in paths]
+    return [str(p) for p in paths], rows, summary
