@@ -19,13 +19,7 @@ import argparse
 import sys
 
 from accuracy import main as accuracy
-
-#: (name, model-file switches) in the order of the paper's Fig. 5
-STEPS = (("stdp-only", dict(asf_on=0, atb_on=0, alic_on=0, stb_on=0)),
-         ("asf", dict(asf_on=1, atb_on=0, alic_on=0, stb_on=0)),
-         ("asf-atb", dict(asf_on=1, atb_on=1, alic_on=0, stb_on=0)),
-         ("asf-atb-alic", dict(asf_on=1, atb_on=1, alic_on=1, stb_on=0)),
-         ("asf-atb-alic-stb", dict(asf_on=1, atb_on=1, alic_on=1, stb_on=1)))
+from bioplastic.adaptive_conv import ABLATION_STEPS as STEPS
 
 
 def main(argv=None):

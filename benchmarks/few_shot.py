@@ -4,7 +4,7 @@ For each training-set size (10, 50, 100, 200 images, the same number per class)
 and each seed, the network is trained layer by layer on those images only
 (repeated for about ``--presentations`` presentations per layer), labels are
 assigned from the same images, and the full 10,000-image test set is scored.
-Prints mean +- sd over the seeds next to the paper's figures.
+Prints mean +- sample sd (ddof=1) over the seeds next to the paper's figures.
 
 Usage (the table in docs/benchmarks.md came from)::
 
@@ -45,7 +45,8 @@ def main(argv=None):
             table.setdefault(size, []).append(results["accuracy_all"])
     print("\nfew-shot MNIST (full test set, all-activity vote):")
     for size, values in table.items():
-        print(f"  {size:>4} images: {100 * np.mean(values):.2f} +- {100 * np.std(values):.2f}% "
+        sd = np.std(values, ddof=1) if len(values) > 1 else 0.0  # sample sd, as the sweeps
+        print(f"  {size:>4} images: {100 * np.mean(values):.2f} +- {100 * sd:.2f}% "
               f"over {len(values)} seeds (paper {100 * PAPER.get(size, float('nan')):.2f}%)")
 
 

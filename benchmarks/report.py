@@ -52,6 +52,50 @@ def _machine(machine):
             f"Brian2 {machine['brian2']}, numpy {machine['numpy']}")
 
 
+def _train_seconds(result):
+    return sum(info["seconds"] for name, info in result["phases"].items()
+               if name.startswith("train"))
+
+
+def _paper_and_target(model, dataset, neurons):
+    return TARGETS.get((model, dataset, neurons), TARGETS.get((model, dataset, None), ("", None)))
+
+
+def _verdict(accuracy, target):
+    """'yes', 'no (-4.7 points)' or '' (no target), for percentages."""
+    if target is None:
+        return ""
+    return "yes" if accuracy >= target else f"no ({accuracy - target:+.1f} points)"
+
+
+def _run_name(cfg):
+    """Model (schedule) and any model-file overrides, as the tables show them."""
+    name = cfg.get("model", "diehl-cook") + (f" ({cfg['schedule']})" if cfg.get("schedule") else "")
+    overrides = cfg.get("overrides") or {}
+    if overrides:
+        name += " " + ", ".join(f"`{k}={v}`" for k, v in overrides.items())
+    return name
+
+
+def _headline_runs():
+    """The full-size accuracy runs (no ablation or few-shot), with their headline figure.
+
+    The headline is the all-activity vote for Diehl & Cook and adaptive conv, and the
+    supervised layer's answer for sym-STDP.
+    """
+    runs = []
+    for result in _load("*.json"):
+        if "accuracy_all" not in result or _is_study(result):
+            continue
+        cfg = result["config"]
+        model = cfg.get("model", "diehl-cook")
+        paper, target = _paper_and_target(model, cfg["dataset"], cfg["n_neurons"])
+        accuracy = 100 * result.get("accuracy_supervised", result["accuracy_all"])
+        runs.append(dict(result=result, cfg=cfg, model=model, paper=paper, target=target,
+                         accuracy=accuracy, train_seconds=_train_seconds(result)))
+    return runs
+
+
 def accuracy_section():
     lines = ["## Accuracy (full test sets)", "",
              "Training as listed, labels assigned on the first `assign_samples` "
@@ -65,31 +109,20 @@ def accuracy_section():
              "train time | assign + test time | device |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     machines, commands = set(), []
-    for result in _load("*.json"):
-        if "accuracy_all" not in result or _is_study(result):
-            continue
-        cfg = result["config"]
-        model = cfg.get("model", "diehl-cook")
-        paper, target = TARGETS.get((model, cfg["dataset"], cfg["n_neurons"]),
-                                    TARGETS.get((model, cfg["dataset"], None), ("", None)))
-        accuracy = 100 * result.get("accuracy_supervised", result["accuracy_all"])
-        met = "" if target is None else ("yes" if accuracy >= target else
-                                         f"no ({accuracy - target:+.1f} points)")
+    for run in _headline_runs():
+        result, cfg, target = run["result"], run["cfg"], run["target"]
         phases = result["phases"]
-        training = sum(info["seconds"] for name, info in phases.items()
-                       if name.startswith("train"))
         evaluation = phases["assign"]["seconds"] + phases["test"]["seconds"]
-        name = model + (f" ({cfg['schedule']})" if cfg.get("schedule") else "")
-        overrides = cfg.get("overrides") or {}
-        if overrides:
-            name += " " + ", ".join(f"`{k}={v}`" for k, v in overrides.items())
         lines.append(
-            f"| {name} | {cfg['dataset']} | {cfg['n_neurons']} | {cfg['train_samples']} x "
-            f"{cfg['epochs']} | {phases['test']['samples']} | {accuracy:.2f}% | "
+            f"| {_run_name(cfg)} | {cfg['dataset']} | {cfg['n_neurons']} | "
+            f"{cfg['train_samples']} x "
+            f"{cfg['epochs']} | {phases['test']['samples']} | {run['accuracy']:.2f}% | "
             f"{100 * result['accuracy_all']:.2f}% / "
-            f"{100 * result['accuracy_proportion']:.2f}% | {paper} | "
-            f"{'' if target is None else f'>= {target:g}%'} | {met} | "
-            f"{training / 60:.1f} min | {evaluation / 60:.1f} min | {cfg['device']} |")
+            f"{100 * result['accuracy_proportion']:.2f}% | {run['paper']} | "
+            f"{'' if target is None else f'>= {target:g}%'} | "
+            f"{_verdict(run['accuracy'], target)} | "
+            f"{run['train_seconds'] / 60:.1f} min | {evaluation / 60:.1f} min | "
+            f"{cfg['device']} |")
         machines.add(_machine(result["machine"]))
         if "benchmark" in result:
             commands.append(f"    {result['benchmark']['command']}   "
@@ -141,6 +174,28 @@ def mstdp_section():
     return lines + ["", "Commands:", ""] + commands + [""]
 
 
+def _sample_sd(values):
+    """Sample standard deviation (ddof=1), as the sweep tables; 0 for one value."""
+    import numpy as np
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _few_shot_groups():
+    """Few-shot results by number of training images."""
+    few = {}
+    for result in _load("adaptive_conv_few_shot_*.json"):
+        few.setdefault(result["config"]["train_samples"], []).append(result)
+    return few
+
+
+def _few_shot_command(runs):
+    cfg = runs[0]["config"]
+    return (f"python benchmarks/few_shot.py --neurons {cfg['n_neurons']} --sizes "
+            f"{cfg['train_samples']} --seeds "
+            + " ".join(str(r["config"]["seed"]) for r in runs)
+            + f" --presentations {cfg['train_samples'] * cfg['epochs']}")
+
+
 def conv_section():
     """Adaptive convolutional STDP: ablation (Fig. 5) and few-shot (Table 3) tables."""
     import numpy as np
@@ -163,8 +218,7 @@ def conv_section():
             on = [name.upper() for name in ("asf", "atb", "alic", "stb")
                   if str(overrides.get(f"{name}_on", "1")) == "1"]
             label = "STDP only" if not on else "STDP + " + " + ".join(on)
-            training = sum(info["seconds"] for name, info in result["phases"].items()
-                           if name.startswith("train"))
+            training = _train_seconds(result)
             rows.append((label, result["accuracy_all"]))
             lines.append(f"| {label} | {100 * result['accuracy_all']:.2f}% | "
                          f"{training / 60:.1f} min | {result['config']['device']} |")
@@ -178,12 +232,11 @@ def conv_section():
         lines += ["", "Commands:", ""] + [f"    {r['benchmark']['command']}   "
                                           f"# {r['benchmark']['date']}" for r in ablation]
         lines.append("")
-    few = {}
-    for result in _load("adaptive_conv_few_shot_*.json"):
-        few.setdefault(result["config"]["train_samples"], []).append(result)
+    few = _few_shot_groups()
     if few:
         lines += ["Few-shot MNIST (training images drawn with the seed, the same number "
-                  "per class; labels assigned with the same images).", "",
+                  "per class; labels assigned with the same images; mean +- sample sd "
+                  "over the seeds).", "",
                   "| training images | accuracy, mean +- sd | seeds | presentations per "
                   "layer | neurons | paper (SNN) | paper (ANN) |",
                   "|---|---|---|---|---|---|---|"]
@@ -191,7 +244,7 @@ def conv_section():
             values = np.array([r["accuracy_all"] for r in few[size]]) * 100
             cfg = few[size][0]["config"]
             snn, ann = FEW_SHOT_PAPER.get(size, (None, None))
-            lines.append(f"| {size} | {values.mean():.2f} +- {values.std():.2f}% | "
+            lines.append(f"| {size} | {values.mean():.2f} +- {_sample_sd(values):.2f}% | "
                          f"{len(values)} | {size * cfg['epochs']} | {cfg['n_neurons']} | "
                          f"{'' if snn is None else f'{snn:.2f}%'} | "
                          f"{'' if ann is None else f'{ann:.2f}%'} |")
@@ -240,6 +293,106 @@ def sweep_section():
     return lines
 
 
+def _duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+#: order of the models in the reproduction table
+MODEL_ORDER = ["diehl-cook", "sym-stdp", "adaptive-conv", "mstdp"]
+
+
+def reproduction_rows():
+    """One row per reproduced result: paper figure, ours, time, device, command.
+
+    Returns
+    -------
+    list of dict
+        Keys ``model, dataset, size, setting, paper, ours, met, train_time, device,
+        command, date`` (strings ready for a table).
+    """
+    rows = []
+    for run in _headline_runs():
+        result, cfg = run["result"], run["cfg"]
+        rows.append(dict(model=cfg.get("model", "diehl-cook"), dataset=cfg["dataset"],
+                         size=cfg["n_neurons"],
+                         setting=_run_name(cfg).partition(" ")[2] +
+                         (f" {cfg['epochs']} epochs" if cfg["epochs"] > 1 else ""),
+                         paper=run["paper"], ours=f"{run['accuracy']:.2f}%",
+                         met=_verdict(run["accuracy"], run["target"]),
+                         train_time=_duration(run["train_seconds"]),
+                         device=cfg["device"], command=result["benchmark"]["command"],
+                         date=result["benchmark"]["date"]))
+    for result in _load("mstdp_*.json"):
+        if "accuracy_label" not in result:
+            continue
+        cfg = result["config"]
+        accuracy = 100 * result["accuracy_label"]
+        overrides = cfg.get("overrides") or {}
+        rows.append(dict(model="mstdp", dataset=cfg["dataset"], size=cfg["n_neurons"],
+                         setting=", ".join(f"`{k}={v}`" for k, v in overrides.items())
+                         + f" {cfg['train_samples']} images x {cfg['epochs']}",
+                         paper="96 on 500 test images (2048 hidden, 50 epochs)",
+                         ours=f"{accuracy:.2f}%", met=_verdict(accuracy, 93.0),
+                         train_time=_duration(_train_seconds(result)),
+                         device=cfg["device"], command=result["benchmark"]["command"],
+                         date=result["benchmark"]["date"]))
+    for size, runs in sorted(_few_shot_groups().items()):
+        values = [100 * r["accuracy_all"] for r in runs]
+        cfg = runs[0]["config"]
+        snn, _ = FEW_SHOT_PAPER.get(size, (None, None))
+        rows.append(dict(model="adaptive-conv", dataset=cfg["dataset"], size=cfg["n_neurons"],
+                         setting=f"few-shot, {size} images, {len(values)} seeds",
+                         paper="" if snn is None else f"{snn:.2f}",
+                         ours=f"{sum(values) / len(values):.2f} ± {_sample_sd(values):.2f}%",
+                         met="", train_time=_duration(sum(map(_train_seconds, runs)) / len(runs))
+                         + " per seed", device=cfg["device"], command=_few_shot_command(runs),
+                         date=runs[0]["benchmark"]["date"]))
+    for result in _load("sweep_*.json"):
+        sweep, bench = result["sweep"], result["benchmark"]
+        settings = sweep["document"].get("settings", {})
+        headline = [row for row in result["summary"] if row.get("accuracy_mean") is not None]
+        if not headline:
+            continue
+        best = max(headline, key=lambda row: row["accuracy_mean"])
+        paper, target = _paper_and_target(sweep["model"], settings.get("dataset", "mnist"),
+                                          settings.get("neurons"))
+        mean = 100 * best["accuracy_mean"]
+        sd = "" if best["accuracy_sd"] is None else f" ± {100 * best['accuracy_sd']:.2f}"
+        varied = ", ".join(f"`{name}={best[name]}`" for name in sweep["varied"])
+        rows.append(dict(model=sweep["model"], dataset=settings.get("dataset", "mnist"),
+                         size=settings.get("neurons"),
+                         setting=(varied + " " if varied else "")
+                         + f"{best['n']} seed{'s' if best['n'] > 1 else ''}"
+                         + (" (best of the sweep)" if varied else ""),
+                         paper=paper, ours=f"{mean:.2f}{sd}%", met=_verdict(mean, target),
+                         train_time=_duration(best["train_seconds_mean"]) + " per seed",
+                         device=settings.get("device", "cpp_standalone"),
+                         command=bench["command"], date=bench["date"]))
+    rows.sort(key=lambda row: (MODEL_ORDER.index(row["model"]), row["dataset"] != "mnist",
+                               row["dataset"], row["size"] or 0))
+    return rows
+
+
+def reproduction_section():
+    """The reproduction table: every paper result we ran, with the command."""
+    lines = ["## Reproduction table", "",
+             "Every paper result that a benchmark reproduced, on the full test set "
+             "(10,000 images). *Ours* is the "
+             "headline figure (Diehl & Cook and adaptive conv: all-activity vote; "
+             "sym-STDP: the supervised layer; MSTDP: the label neurons); multi-seed "
+             "rows give mean ± sample sd. Training time is wall-clock on the machine "
+             "below; *met* compares with the target set for this package.", "",
+             "| model | dataset | size | setting | paper (%) | ours | target met | "
+             "training time | device | command |", "|---|---|---|---|---|---|---|---|---|---|"]
+    machines = {_machine(r["machine"]) for r in _load("*.json") if "machine" in r}
+    for row in reproduction_rows():
+        lines.append(f"| {row['model']} | {row['dataset']} | {row['size']} | "
+                     f"{row['setting'].strip()} | {row['paper']} | {row['ours']} | "
+                     f"{row['met']} | {row['train_time']} | {row['device']} | "
+                     f"`{row['command']}` ({row['date']}) |")
+    return lines + ["", "Machine: " + "; ".join(sorted(machines)), ""]
+
+
 def throughput_section():
     lines = ["## Training throughput and memory", "",
              "Paper timing (dt 0.5 ms, 350 ms presentation + 150 ms rest), MNIST, the "
@@ -278,7 +431,7 @@ def main():
     text = ["# Benchmarks", "",
             "Generated by `python benchmarks/report.py` from `benchmarks/results/*.json`; "
             "each JSON file was written by the benchmark command listed with it.", ""]
-    text += accuracy_section() + mstdp_section() + conv_section() + sweep_section()
+    text += reproduction_section() + accuracy_section() + mstdp_section() + conv_section() + sweep_section()
     text += throughput_section()
     notes = HERE / "NOTES.md"
     if notes.exists():

@@ -2,16 +2,21 @@
 
 Groups (in the order of one time step's ``groups`` slot):
 
-``taps``        one element per shared kernel weight (kernel, row, column): ``w``
-                and the summed STDP change ``dw`` of the current batch;
-``conv``        convolution neurons (kernel, x, y); their ``current`` is the summed
-                variable ``w_pre x pixel`` of the tap -> conv synapses, whose
-                ``pixel`` is the input intensity under that tap at that position;
-``conv_stats``  one element: the largest convolution current of the last step
-                (ATB threshold and ALIC inhibition), copied back into every neuron;
-``pool``        2 x 2 max pooling: at most one spike per unit and step;
-``fc``          fully connected voting layer (fc_train and test modes), with its own
-                ``fc_stats`` maximum and all-to-all lateral inhibition.
+``taps``
+    one element per shared kernel weight (kernel, row, column): ``w``
+    and the summed STDP change ``dw`` of the current batch;
+``conv``
+    convolution neurons (kernel, x, y); their ``current`` is the summed
+    variable ``w_pre x pixel`` of the tap -> conv synapses, whose
+    ``pixel`` is the input intensity under that tap at that position;
+``conv_stats``
+    one element: the largest convolution current of the last step
+    (ATB threshold and ALIC inhibition), copied back into every neuron;
+``pool``
+    2 x 2 max pooling: at most one spike per unit and step;
+``fc``
+    fully connected voting layer (fc_train and test modes), with its own
+    ``fc_stats`` maximum and all-to-all lateral inhibition.
 
 A sample is shown for ``sample_steps`` steps; a ``run_regularly`` at each sample
 start loads the next image from a TimedArray into the synapses' ``pixel`` and
@@ -38,7 +43,7 @@ from .network import (ChunkResult, add_column_normalisation, check_mode_and_size
                       check_synapse_order, quantity)
 from .simulation import CompiledNetwork, network_project_key
 
-__all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "Geometry", "load_model",
+__all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "ABLATION_STEPS", "Geometry", "load_model",
            "initial_state", "normalise_kernels", "convolve", "AdaptiveConvNetwork",
            "Network", "phases"]
 
@@ -123,6 +128,14 @@ SPEC = ModelSpec(
 #: kernel_size, kernel_size), the fully connected weights (features, neurons) and
 #: the adaptive part of the fully connected thresholds.
 STATE_KEYS = ("kernels", "fc_weights", "theta_plus")
+
+#: The paper's ablation (Fig. 5), one module added at a time: ``(name, switches)``
+#: with the model-file switches of each step; the last step is the default model.
+ABLATION_STEPS = (("stdp-only", dict(asf_on=0, atb_on=0, alic_on=0, stb_on=0)),
+                  ("asf", dict(asf_on=1, atb_on=0, alic_on=0, stb_on=0)),
+                  ("asf-atb", dict(asf_on=1, atb_on=1, alic_on=0, stb_on=0)),
+                  ("asf-atb-alic", dict(asf_on=1, atb_on=1, alic_on=1, stb_on=0)),
+                  ("asf-atb-alic-stb", dict(asf_on=1, atb_on=1, alic_on=1, stb_on=1)))
 
 #: mode -> (convolution learns, fully connected layer present, it learns)
 MODES = {"conv_train": (True, False, False), "fc_train": (False, True, True),

@@ -241,10 +241,13 @@ def _cmd_info(args):
         model = module.load_model(args.model_file or find_model_file(module.MODEL_FILE))
         print(f"\n{model.path}\n")
         print(model.header.split("\n\n")[0])
-        print("\nparameters:")
-        for name, value in model.parameters.items():
-            shown = model.sources.get(name, str(value))
-            print(f"  {name:<20} {shown:<16} {model.comments.get(name, '')}")
+        from .modeldoc import parameter_rows
+        section = None
+        for row in parameter_rows(model):
+            if row.section != section:
+                section = row.section
+                print(f"\n{section or 'parameters'}:")
+            print(f"  {row.name:<20} {row.value:<16} {row.comment}")
     else:
         for name, load in MODELS.items():
             print(f"  {name}: {load().MODEL_FILE}   (bioplastic info --model {name})")

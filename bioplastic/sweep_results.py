@@ -2,12 +2,17 @@
 
 Written into the sweep folder as the points finish:
 
-``points.csv``    one row per point (status, varied values, seed, accuracies, timings);
-``summary.csv``   one row per configuration: number of seeds, mean and sample
-                  standard deviation (ddof = 1) of every accuracy, mean training time;
-``summary.md``    the same as a Markdown table (accuracies in %);
-``summary.json``  the same with the machine and sweep description, for reports;
-``accuracy.png``  accuracy against the first varied key, with error bars (sd).
+``points.csv``
+    one row per point (status, varied values, seed, accuracies, timings);
+``summary.csv``
+    one row per configuration: number of seeds, mean and sample
+    standard deviation (ddof = 1) of every accuracy, mean training time;
+``summary.md``
+    the same as a Markdown table (accuracies in %);
+``summary.json``
+    the same with the machine and sweep description, for reports;
+``accuracy.png``
+    accuracy against the first varied key, with error bars (sd).
 """
 
 import csv

@@ -98,7 +98,8 @@ class RunConfig:
     seed : int
         Seeds the initial weights and every chunk's random numbers.
     chunk_slots : int
-        Presentations per Brian2 run.
+        Presentations per Brian2 run. A run whose phases are all shorter uses the
+        length of its longest phase instead (a chunk simulates all its slots).
     curve_window : int
         Training samples per point of the accuracy-vs-samples curve.
     vote : {'all', 'proportion'}
@@ -357,10 +358,29 @@ class Run:
             return self.finish()
         return None
 
+    def phase_size(self, phase):
+        """Number of presentations of ``phase`` (before any repetition)."""
+        cfg = self.config
+        if phase.kind == "train":
+            return cfg.train_samples * cfg.epochs
+        if phase.kind == "assign":
+            return cfg.train_samples if cfg.balanced else cfg.assign_samples
+        return cfg.test_samples
+
+    @property
+    def chunk_slots(self):
+        """Samples per chunk: ``chunk_slots``, or the largest phase if that is smaller.
+
+        A chunk always simulates all of its slots, so a small run gets networks no
+        larger than it needs (one size for all its phases, so they share projects).
+        """
+        largest = max(self.phase_size(phase) for phase in self.phases)
+        return max(1, min(self.config.chunk_slots, largest))
+
     def _network(self, mode):
         cfg = self.config
         network = self.module.Network(self.model, cfg.n_neurons, mode, cfg.device,
-                                      chunk_slots=cfg.chunk_slots)
+                                      chunk_slots=self.chunk_slots)
         self.meta["compile_seconds"][mode] = network.compile_seconds
         message = (f"Brian2 {cfg.device}: {mode} network with {cfg.n_neurons} neurons "
                    f"built/compiled in {network.compile_seconds:.1f} s")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """
 Adaptive convolutional STDP network, trained layer by layer without labels
-=========================================================================
+==========================================================================
 
 A convolution layer of LIF neurons (12 kernels of 5 x 5, direct pixel currents)
 learns its kernels with unilateral STDP; 2 x 2 max pooling of its spikes feeds a

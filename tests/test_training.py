@@ -177,3 +177,19 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     path.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         load_checkpoint(path)
+
+
+def test_small_runs_get_chunks_no_larger_than_their_longest_phase(tmp_path):
+    small = Run(RunConfig(model="diehl-cook", n_neurons=5, train_samples=30, epochs=2,
+                          assign_samples=10, test_samples=50, chunk_slots=500),
+                tmp_path / "small", progress=False)
+    assert [small.phase_size(phase) for phase in small.phases] == [60, 10, 50]
+    assert small.chunk_slots == 60
+    few_shot = Run(RunConfig(model="adaptive-conv", n_neurons=5, train_samples=20,
+                             balanced=True, epochs=3, test_samples=10),
+                   tmp_path / "few", progress=False)
+    assert max(few_shot.phase_size(phase) for phase in few_shot.phases) == 60
+    assert few_shot.chunk_slots == 60
+    large = Run(RunConfig(model="diehl-cook", n_neurons=5, train_samples=1000,
+                          chunk_slots=40), tmp_path / "large", progress=False)
+    assert large.chunk_slots == 40
