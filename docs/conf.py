@@ -39,6 +39,7 @@ root_doc = "index"
 exclude_patterns = ["_build", "README.md", "_generated/model-file-errors.md", "auto_examples/*.ipynb",
                     "auto_examples/*.py", "auto_examples/*.zip"]
 myst_heading_anchors = 3
+smartquotes = False           # keep "--set" and quotes in commands as typed
 myst_enable_extensions = ["dollarmath"]
 suppress_warnings = ["myst.header"]
 

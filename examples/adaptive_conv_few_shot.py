@@ -14,7 +14,7 @@ Y. Dong, D. Zhao, Y. Li and Y. Zeng (2023), An unsupervised STDP-based spiking
 neural network inspired by biologically plausible learning rules and connections,
 Neural Networks 165:799-808.
 
-Run (about 4 minutes on two CPU cores: 2 sizes x 2 seeds, 1,000 test images)::
+Run (about 2 minutes on two CPU cores: 2 sizes x 2 seeds, 1,000 test images)::
 
     python examples/adaptive_conv_few_shot.py --data-dir ../shared/data
 
