@@ -136,15 +136,15 @@ def _code_latex(kind, text):
         return equations_latex(text)
     if kind == "expression":
         return [expression_latex(text)]
-    return [statement_latex(line) for line in text.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    statements = (line.split("#", 1)[0] for line in text.splitlines())  # drop comments
+    return [statement_latex(line) for line in statements if line.strip()]
 
 
 def _header_markdown(header):
     """The model file's docstring, with its underlined titles as Markdown headings."""
     lines = header.strip("\n").splitlines()
     out = []
-    for index, line in enumerate(lines):
+    for line in lines:
         if re.fullmatch(r"-{3,}", line.strip()) and out:
             out[-1] = "### " + out[-1]
             continue

@@ -43,6 +43,12 @@ def test_equations_become_latex_with_units(text, expected):
     assert equations_latex(text) == expected
 
 
+def test_comments_in_code_blocks_are_not_rendered():
+    from bioplastic.modeldoc import _code_latex
+    assert _code_latex("code", "# reset\nv = v_reset  # after a spike\n") == [
+        r"v \leftarrow v_{reset}"]
+
+
 def test_statements_and_expressions_become_latex():
     assert statement_latex("w = clip(w + nu * x, 0, w_max)") == (
         r"w \leftarrow \operatorname{clip}{\left(\nu x + w,0,w_{max} \right)}")
