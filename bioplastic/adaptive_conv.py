@@ -368,7 +368,7 @@ class AdaptiveConvNetwork:
             threshold=model["conv_threshold"], reset=model["conv_reset"], method=method,
             order=0, name="conv", namespace=namespace)
         conv.run_regularly(flags + "u = 0\n", dt=sample_duration, when="start", order=-10,
-                           name="conv_sample_start")
+                           name="conv_run_regularly_sample_start")
         tap_source, conv_target, pixel_index = geometry.tap_synapses()
         tap_conv = Synapses(
             taps, conv, """
@@ -380,7 +380,7 @@ class AdaptiveConvNetwork:
         tap_conv.connect(i=tap_source, j=conv_target)
         tap_conv.pixel_index = pixel_index
         tap_conv.run_regularly(f"pixel = samples({row}, pixel_index)", dt=sample_duration,
-                               when="start", order=-10, name="tap_conv_sample_start")
+                               when="start", order=-10, name="tap_conv_run_regularly_sample_start")
         objects.update(taps=taps, conv=conv, tap_conv=tap_conv)
         if self.conv_learns:
             source, target = geometry.kernel_pairs()
@@ -390,10 +390,10 @@ class AdaptiveConvNetwork:
                 """, name="kernel_stats", namespace=namespace)
             kernel_stats.connect(i=source, j=target)
             taps.run_regularly(model["tap_update"], dt=batch_period, when="start", order=0,
-                               name="taps_update")
+                               name="taps_run_regularly_update")
             # after the kernel means (summed at order -21), before the conv current
             taps.run_regularly(model["tap_normalise"], dt=batch_period, when="groups",
-                               order=-19, name="taps_normalise")
+                               order=-19, name="taps_run_regularly_normalise")
             objects["kernel_stats"] = kernel_stats
         objects.update(self._layer_max(conv, "conv", namespace, pools=geometry.kernels))
         lateral_source, lateral_target = geometry.lateral_synapses()
@@ -424,13 +424,13 @@ class AdaptiveConvNetwork:
             """, name=f"{prefix}_stats", namespace=namespace)
         stats.running_max = -np.inf
         stats.run_regularly("stats_max = running_max\nrunning_max = -inf", when="end",
-                            name=f"{prefix}_stats_end")
+                            name=f"{prefix}_stats_run_regularly_end")
         members = np.arange(len(group))
         pool_of = members * pools // len(group)
         report = Synapses(group, stats, name=f"{prefix}_report", namespace=namespace)
         report.connect(i=members, j=pool_of)
         report.run_regularly(_MAX_STATEMENT, when="thresholds", order=-1,
-                             name=f"{prefix}_report_max")
+                             name=f"{prefix}_report_run_regularly_max")
         broadcast = Synapses(stats, group, "layer_max_post = stats_max_pre : 1 (summed)",
                              name=f"{prefix}_broadcast", namespace=namespace)
         broadcast.connect(i=pool_of, j=members)
@@ -444,7 +444,7 @@ class AdaptiveConvNetwork:
                            threshold=model["pool_threshold"], reset=model["pool_reset"],
                            method=method, order=1, name="pool", namespace=namespace)
         pool.run_regularly("hits = 0\npooled = 0\ntrace = 0", dt=sample_duration,
-                           when="start", order=-10, name="pool_sample_start")
+                           when="start", order=-10, name="pool_run_regularly_sample_start")
         conv_neuron, pooled_unit = geometry.pool_synapses()
         conv_pool = Synapses(conv, pool, on_pre="hits_post += 1", name="conv_pool",
                              namespace=namespace)
@@ -455,7 +455,7 @@ class AdaptiveConvNetwork:
             order=2, name="fc", namespace=namespace)
         fc_flags = f"learning_on = {int(self.fc_learns)} * sample_flags({row})\n"
         fc.run_regularly(fc_flags + "u = 0\ninput_current = 0\nincoming = 0\n",
-                         dt=sample_duration, when="start", order=-10, name="fc_sample_start")
+                         dt=sample_duration, when="start", order=-10, name="fc_run_regularly_sample_start")
         learns = self.fc_learns
         pool_fc = Synapses(
             pool, fc, "w : 1\nelig : 1" if learns else "w : 1",
@@ -465,9 +465,9 @@ class AdaptiveConvNetwork:
         objects = {"pool": pool, "conv_pool": conv_pool, "fc": fc, "pool_fc": pool_fc}
         if learns:
             fc.run_regularly(model["fc_batch_update"] + "w_total = 0\n", dt=batch_period,
-                             when="start", order=-4, name="fc_batch")
+                             when="start", order=-4, name="fc_run_regularly_batch")
             pool_fc.run_regularly(model["fc_synapse_update"], dt=batch_period, when="start",
-                                  order=-3, name="pool_fc_update")
+                                  order=-3, name="pool_fc_run_regularly_update")
             add_column_normalisation(pool_fc, "fc_column_sum", batch_period)
         objects.update(self._layer_max(fc, "fc", namespace))
         fc_lateral = Synapses(fc, fc, on_pre=model["lateral_on_pre"], method=method,

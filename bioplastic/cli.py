@@ -18,6 +18,8 @@ Examples
     bioplastic evaluate --out runs/dc400
     bioplastic plot --out runs/dc400
     bioplastic sweep benchmarks/sweeps/diehl_cook_100_seeds.toml --out sweeps/dc100
+    bioplastic check mstdp --device genn
+    bioplastic codegen diehl-cook --device genn --neurons 6400 --out projects/dc6400
     bioplastic info
     bioplastic validate my_edited_model.py
 """
@@ -99,6 +101,72 @@ def _cmd_train(args):
     else:
         _print_results(results)
     return 0
+
+
+def _add_codegen(sub):
+    p = sub.add_parser(
+        "codegen", help="generate (and optionally build) a model's device projects",
+        description="Write the C++ (cpp_standalone), GeNN (genn) or CUDA "
+                    "(cuda_standalone) project of every network a training run of MODEL "
+                    "uses into OUT/<network>, without running it, to inspect it or to "
+                    "build and run it on another machine.")
+    p.add_argument("model", choices=MODEL_NAMES)
+    p.add_argument("--device", required=True, choices=[d for d in DEVICES if d != "runtime"])
+    p.add_argument("--out", required=True, help="folder for the projects")
+    p.add_argument("--neurons", "--hidden", dest="neurons", type=int, default=100)
+    p.add_argument("--schedule", default=None, help="sym-stdp: training schedule")
+    p.add_argument("--chunk-slots", type=int, default=500,
+                   help="presentations per run compiled into the project")
+    p.add_argument("--build", action="store_true", help="also compile the projects")
+    p.add_argument("--model-file", default=None, help="an edited copy of the model file")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a model-file parameter")
+
+
+def _cmd_codegen(args):
+    from pathlib import Path
+    from .simulation import export_projects
+    from .training import RunConfig, phases_of
+    config = RunConfig(model=args.model, schedule=args.schedule, n_neurons=args.neurons,
+                       device=args.device, chunk_slots=args.chunk_slots,
+                       model_file=args.model_file, overrides=_overrides(args.set)).validate()
+    module = MODELS[args.model]()
+    model = module.load_model(config.model_file, config.overrides)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    modes = list(dict.fromkeys(phase.mode for phase in phases_of(module, config)))
+    with export_projects(out, build=args.build):
+        for mode in modes:
+            network = module.Network(model, config.n_neurons, mode, config.device,
+                                     chunk_slots=config.chunk_slots)
+            directory = network.network.directory
+            network.close()
+            print(f"{mode:<16} {directory}" + ("  (built)" if args.build else ""))
+    return 0
+
+
+def _cmd_check(args):
+    from .compatibility import DeviceCompatibilityError
+    from .simulation import check_compatibility_only, device_problem
+    from .training import RunConfig, phases_of
+    config = RunConfig(model=args.model, schedule=args.schedule,
+                       model_file=args.model_file, overrides=_overrides(args.set),
+                       device="runtime").validate()
+    module = MODELS[args.model]()
+    model = module.load_model(config.model_file, config.overrides)
+    failed = False
+    with check_compatibility_only(args.device):
+        for mode in dict.fromkeys(phase.mode for phase in phases_of(module, config)):
+            try:
+                module.Network(model, 2, mode, "runtime", chunk_slots=1).close()
+                print(f"{mode:<16} ok on {args.device}")
+            except DeviceCompatibilityError as error:
+                failed = True
+                print(f"{mode:<16} {error}")
+    problem = device_problem(args.device)
+    if problem:
+        print(f"(on this machine: {problem})")
+    return 2 if failed else 0
 
 
 def _print_results(results):
@@ -233,8 +301,10 @@ def _cmd_info(args):
           f"numpy {numpy.__version__}")
     print("devices:")
     from .simulation import device_report
+    from .simulation import DEVICE_LIMITS
     for name, status in device_report():
         print(f"  {name:<15} {status}")
+        print(f"  {'':<15} lacks: {DEVICE_LIMITS[name]}")
     print(f"model files: {models_directory()}")
     if args.model:
         module = MODELS[args.model]()
@@ -281,6 +351,19 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_sweep(sub)
+    _add_codegen(sub)
+    p = sub.add_parser("check", help="check a model against a device's limits",
+                       description="Build every network a run of MODEL uses and check it "
+                                   "against DEVICE's limits (brian2genn's restrictions), "
+                                   "without generating code; DEVICE need not be installed. "
+                                   "Exit status 2 if a network uses a feature the device "
+                                   "lacks; each one is named.")
+    p.add_argument("model", choices=MODEL_NAMES)
+    p.add_argument("--device", required=True, choices=DEVICES)
+    p.add_argument("--schedule", default=None, help="sym-stdp: training schedule")
+    p.add_argument("--model-file", default=None, help="an edited copy of the model file")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a model-file parameter")
     p = sub.add_parser("evaluate", help="assign labels and test a trained run")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--device", choices=DEVICES, default=None)
@@ -321,7 +404,8 @@ def main(argv=None):
                         format="%(levelname)s %(name)s: %(message)s")
     handlers = {"train": _cmd_train, "evaluate": _cmd_evaluate, "plot": _cmd_plot,
                 "info": _cmd_info, "validate": _cmd_validate, "generate": _cmd_generate,
-                "classify": _cmd_classify, "sweep": _cmd_sweep}
+                "classify": _cmd_classify, "sweep": _cmd_sweep,
+                "codegen": _cmd_codegen, "check": _cmd_check}
     try:
         return handlers[args.command](args)
     except (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError,

@@ -285,7 +285,7 @@ class PresentationNetwork:
         inp.run_regularly(PRESENTATION_DECISION + """
             rate = stimulus(sample_in_chunk * stimulus_row, i) * (max_input_rate + retries * rate_boost)
             """ + model["input_sample_start"], dt=slot, when="start", order=0,
-            name="input_presentation")
+            name="input_run_regularly_presentation")
 
         exc = NeuronGroup(
             n, (model["excitatory_eqs"] if plastic else model["excitatory_eqs_test"])
@@ -328,10 +328,10 @@ class PresentationNetwork:
                                      model["input_synapse_sample_start"])
         if sample_start:
             exc.run_regularly(sample_start, dt=slot, when="start", order=-3,
-                              name="excitatory_sample_start")
+                              name="excitatory_run_regularly_sample_start")
         if model["inhibitory_sample_start"]:
             inh.run_regularly(model["inhibitory_sample_start"], dt=slot, when="start",
-                              order=-3, name="inhibitory_sample_start")
+                              order=-3, name="inhibitory_run_regularly_sample_start")
         spikes = SpikeMonitor(exc, name="excitatory_spikes")
         objects = {"input": inp, "excitatory": exc, "inhibitory": inh,
                    "input_exc": input_exc, "exc_inh": exc_inh, "inh_exc": inh_exc,
@@ -445,9 +445,9 @@ def add_column_normalisation(synapses, target, slot, extra_code=""):
     """
     name = synapses.name
     synapses.run_regularly("w_total_post += w\n" + (extra_code or ""), dt=slot,
-                           when="start", order=-2, name=f"{name}_column_sum")
+                           when="start", order=-2, name=f"{name}_run_regularly_column_sum")
     synapses.run_regularly(f"w = w * {target} / w_total_post", dt=slot, when="start",
-                           order=-1, name=f"{name}_normalise")
+                           order=-1, name=f"{name}_run_regularly_normalise")
 
 
 def check_synapse_order(network, name, n_pre, n_post):

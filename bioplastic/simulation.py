@@ -13,8 +13,11 @@ thresholds, the stimulus table and a random seed) is handed over:
   a run argument, so each chunk gets its own reproducible random stream.
 """
 
+import contextlib
 import gc
+import io
 import hashlib
+import importlib
 import logging
 import os
 import re
@@ -32,7 +35,7 @@ from brian2.utils.filelock import FileLock  # vendored by Brian2
 
 logger = logging.getLogger(__name__)
 
-DEVICES = ("runtime", "cpp_standalone")
+DEVICES = ("runtime", "cpp_standalone", "genn", "cuda_standalone")
 
 _run_args_supported = tuple(int(x) for x in brian2.__version__.split(".")[:2]) >= (2, 6)
 
@@ -50,14 +53,81 @@ def default_device():
     return "cpp_standalone" if _run_args_supported else "runtime"
 
 
+def _package_version(name):
+    """Version of an importable package, or None (not installed, or fails to import)."""
+    try:
+        from importlib.metadata import version
+        importlib.import_module(name)  # fails on a Brian2 it does not support
+        return version(name)
+    except Exception:
+        return None
+
+
+def _brian2genn_version():
+    return _package_version("brian2genn")
+
+
+def genn_path():
+    """GeNN source folder: the ``devices.genn.path`` preference or ``GENN_PATH``."""
+    try:
+        path = prefs["devices.genn.path"]
+    except KeyError:  # brian2genn not imported: its preferences do not exist
+        path = None
+    return path or os.environ.get("GENN_PATH")
+
+
+def genn_version(path):
+    """GeNN's version from ``version.txt`` in its folder, or None."""
+    try:
+        return (Path(path) / "version.txt").read_text().strip()
+    except (OSError, TypeError):
+        return None
+
+
+def device_problem(name):
+    """Why device ``name`` cannot be used here (a sentence), or None if it can."""
+    if name not in DEVICES:
+        return f"unknown device '{name}': expected one of {', '.join(DEVICES)}"
+    if name == "cpp_standalone":
+        if not _run_args_supported:
+            return (f"cpp_standalone needs Brian2 >= 2.6 for run_args (found "
+                    f"{brian2.__version__}); use --device runtime or genn with this Brian2")
+        if not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
+            return "cpp_standalone needs a C++ compiler (g++, c++ or clang++) on PATH"
+    if name == "genn":
+        if _brian2genn_version() is None:
+            return ("genn needs brian2genn 1.7.0 and Brian2 2.5.x: install the GeNN stack "
+                    "with  pip install -e \".[genn]\"  in an environment of its own "
+                    f"(this one has Brian2 {brian2.__version__}); see docs/installation.md")
+        path = genn_path()
+        if not path:
+            return ("genn needs the GeNN 4.9.0 source: set GENN_PATH to its folder "
+                    "(see docs/installation.md)")
+        version = genn_version(path)
+        if version is None or not version.startswith("4."):
+            return (f"genn needs GeNN 4.x (4.9.0 tested) in GENN_PATH={path}, found "
+                    f"{version or 'no version.txt'}")
+        if _genn_use_gpu() and not os.environ.get("CUDA_PATH"):
+            return ("genn on a GPU needs CUDA_PATH (the CUDA toolkit folder); set "
+                    "BIOPLASTIC_GENN_CPU_ONLY=1 for GeNN's CPU-only mode")
+    if name == "cuda_standalone":
+        if _package_version("brian2cuda") is None:
+            return ("cuda_standalone needs brian2cuda 1.0b1 (Python 3.12, Brian2 2.10.1): "
+                    "pip install -e \".[cuda]\" in an environment of its own (this one "
+                    f"has Brian2 {brian2.__version__}); see docs/installation.md")
+        if not shutil.which("nvcc"):
+            return "cuda_standalone needs CUDA's nvcc on PATH"
+    return None
+
+
 def check_device(name):
     """Raise a clear error for an unknown or unavailable device name."""
+    problem = device_problem(name)
+    if problem is None:
+        return
     if name not in DEVICES:
-        raise ValueError(f"unknown device '{name}': expected one of {', '.join(DEVICES)}")
-    if name == "cpp_standalone" and not _run_args_supported:
-        raise RuntimeError(
-            f"the cpp_standalone device needs Brian2 >= 2.6 for run_args (found "
-            f"{brian2.__version__}); use --device runtime with this Brian2")
+        raise ValueError(problem)
+    raise RuntimeError(problem)
 
 
 class CompiledNetwork:
@@ -84,8 +154,6 @@ class CompiledNetwork:
 
     def __init__(self, build, duration, dt, device_name, project_key, seed_variable,
                  cache_dir=None):
-        check_device(device_name)
-        self.device_name = device_name
         self.duration = duration
         self.compile_seconds = 0.0
         self.run_seconds = 0.0
@@ -93,33 +161,59 @@ class CompiledNetwork:
         self._seed_variable = seed_variable
         self._build = build
         self._dt = dt
+        if _CHECK_ONLY:  # check_compatibility_only(): build the objects, check, no code
+            self.device_name, self.directory = "runtime", None
+            self.check_compatibility(project_key.rsplit("-", 1)[0], _CHECK_ONLY["device"])
+            return
+        check_device(device_name)
+        self.device_name = device_name
         start = time.perf_counter()
-        if device_name == "cpp_standalone":
-            self.directory = Path(cache_dir or default_cache_dir()) / "standalone" / project_key
+        export = dict(_EXPORT)  # bioplastic codegen: generate into a folder, run nothing
+        if export and device_name == "runtime":
+            raise ValueError("the runtime device generates no project to export; choose "
+                             "cpp_standalone, genn or cuda_standalone")
+        if device_name in ("cpp_standalone", "cuda_standalone"):
+            folder = "standalone" if device_name == "cpp_standalone" else "cuda"
+            self.directory = (export["directory"] / project_key if export else
+                              Path(cache_dir or default_cache_dir()) / folder / project_key)
             self.directory.mkdir(parents=True, exist_ok=True)
-            set_device("cpp_standalone", build_on_run=False, directory=str(self.directory))
-            # Linking with -ffast-math makes the program flush subnormal floats to
-            # zero. Decaying traces (x *= exp(-dt/tau)) otherwise get stuck at the
-            # smallest subnormal number, where arithmetic is ~100x slower.
-            if "-ffast-math" not in device.extra_link_args:
-                device.extra_link_args.append("-ffast-math")
+            if device_name == "cuda_standalone":
+                _prepare_brian2cuda()
+            set_device(device_name, build_on_run=False, directory=str(self.directory))
             self._create()
-            seed_owner, seed_name = seed_variable
-            seed_array = device.get_array_name(self.objects[seed_owner].variables[seed_name])
             device.apply_run_args()
-            device.insert_code("main", (
-                "for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)\n"
-                f"    brian::_random_generators[_i].seed((unsigned long)"
-                f"brian::{seed_array}[0] * 1000003UL + _i);"))
+            if device_name == "cpp_standalone":
+                # Linking with -ffast-math makes the program flush subnormal floats to
+                # zero. Decaying traces (x *= exp(-dt/tau)) otherwise get stuck at the
+                # smallest subnormal number, where arithmetic is ~100x slower.
+                if "-ffast-math" not in device.extra_link_args:
+                    device.extra_link_args.append("-ffast-math")
+                seed_owner, seed_name = seed_variable
+                seed_array = device.get_array_name(
+                    self.objects[seed_owner].variables[seed_name])
+                device.insert_code("main", (
+                    "for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)\n"
+                    f"    brian::_random_generators[_i].seed((unsigned long)"
+                    f"brian::{seed_array}[0] * 1000003UL + _i);"))
             self.network.run(duration, namespace={})
             logger.info("compiling the C++ standalone project in %s", self.directory)
             # Several processes may share a project (same network, other data): build
             # under a lock, and give each process its own results folder.
             with FileLock(str(self.directory) + ".lock"):
-                device.build(directory=str(self.directory), run=False, compile=True,
-                             with_output=False)
+                device.build(directory=str(self.directory), run=False,
+                             compile=export.get("build", True), with_output=False)
             self._results = f"results-{_HOST}-{os.getpid()}-{id(self):x}"
             _remove_leftovers(self.directory)
+        elif device_name == "genn":
+            self.directory = (export["directory"] / project_key if export else
+                              Path(cache_dir or default_cache_dir()) / "genn" / project_key)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # brian2genn has no run_args: each chunk generates the project with its
+            # values and builds it only if the code changed (the first chunk builds)
+            self._genn_source = None
+            self.check_compatibility(project_key.rsplit("-", 1)[0], device_name)
+            if export:
+                self._genn_generate({}, {}, build=export["build"])
         else:
             set_device("runtime")
             self._create()
@@ -127,6 +221,27 @@ class CompiledNetwork:
             # reported as the compile time; later chunks reuse Brian2's code cache.
             self.network.run(0 * brian2.second, namespace={})
         self.compile_seconds = time.perf_counter() - start
+
+    def check_compatibility(self, network_name, device_name):
+        """Build the objects on the runtime device and check them against a device.
+
+        Raises :class:`~bioplastic.compatibility.DeviceCompatibilityError` naming every
+        feature the device lacks, before any code is generated.
+        """
+        from .compatibility import check_network
+        set_device("runtime")
+        target = prefs.codegen.target
+        prefs.codegen.target = "numpy"  # building (connect) needs no compiled code here
+        try:
+            self._create()
+            check_network(list(self.objects.values()), device_name, network_name)
+        finally:
+            prefs.codegen.target = target
+            if self.network is not None:
+                for obj in self.network.objects:  # built on purpose, never run
+                    obj._network = self.network.id
+            self.objects, self.network = {}, None
+            gc.collect()
 
     def _create(self):
         brian2.start_scope()
@@ -155,7 +270,13 @@ class CompiledNetwork:
         seed_owner, seed_name = self._seed_variable
         values = dict(values)
         values[f"{seed_owner}.{seed_name}"] = int(seed) % (2 ** 31 - 1)
-        if self.device_name == "cpp_standalone":
+        if self.device_name == "genn":
+            values.pop(f"{seed_owner}.{seed_name}")  # GeNN seeds its own generators
+            with FileLock(str(self.directory) + ".lock"):
+                self._genn_generate(values, timed_arrays)
+                with contextlib.redirect_stdout(io.StringIO()):  # brian2genn prints
+                    device.run(str(self.directory), _genn_use_gpu(), with_output=False)
+        elif self.device_name in ("cpp_standalone", "cuda_standalone"):
             run_args = {}
             for key, value in values.items():
                 view = self._variable_view(key)
@@ -175,20 +296,71 @@ class CompiledNetwork:
             # A fresh network per chunk starts at t = 0 with empty monitors; the
             # generated code comes from Brian2's cache.
             self._create()
-            for key, value in values.items():
-                owner, name = key.split(".")
-                # the trailing underscore assigns SI values without unit checks
-                setattr(self.objects[owner], name + "_", value)
-            for name, array in timed_arrays.items():
-                timed = self.objects[name]
-                if timed.values.shape != np.shape(array):
-                    raise ValueError(f"TimedArray {name} has shape {timed.values.shape}, "
-                                     f"got {np.shape(array)}")
-                timed.values[:] = array
+            self._assign(values, timed_arrays)
             brian2.seed(int(seed))
             self.network.run(self.duration, namespace={})
         self.run_seconds += time.perf_counter() - start
         self.runs += 1
+
+    def _assign(self, values, timed_arrays, arrays_only=False):
+        """Set initial values and TimedArray contents on freshly created objects.
+
+        ``arrays_only`` assigns every value as an array: on a standalone device
+        without run_args a scalar would be compiled into the code, an array goes to a
+        data file.
+        """
+        for key, value in values.items():
+            owner, name = key.split(".")
+            if arrays_only and np.ndim(value) == 0:
+                variable = self.objects[owner].variables[name]
+                value = np.full(1 if variable.scalar else variable.size, float(value))
+            # the trailing underscore assigns SI values without unit checks
+            setattr(self.objects[owner], name + "_", value)
+        for name, array in timed_arrays.items():
+            timed = self.objects[name]
+            if timed.values.shape != np.shape(array):
+                raise ValueError(f"TimedArray {name} has shape {timed.values.shape}, "
+                                 f"got {np.shape(array)}")
+            timed.values[:] = array
+
+    def _genn_generate(self, values, timed_arrays, build=True):
+        """Generate the GeNN project with these initial values; build it if its code changed.
+
+        brian2genn has no ``run_args``: values set from Python become static-array
+        files that the program reads when it starts, and only the code decides
+        whether it must be rebuilt. Every value is therefore assigned as an array
+        (a scalar would be compiled into the code), and a chunk whose generated
+        sources equal the last build's reruns the same program.
+        """
+        from .genn_device import BioplasticGeNNDevice
+        if isinstance(brian2.get_device(), BioplasticGeNNDevice):
+            device.reinit()  # brian2genn allows one run() per device state
+        # free the last chunk's objects, so that automatic names (and the code) repeat
+        self.objects, self.network = {}, None
+        gc.collect()
+        use_gpu = _genn_use_gpu()
+        # brian2genn builds at the end of run() (an explicit build() after it refuses
+        # the synapse-creation code); generate only, the build is decided below
+        set_device("genn", build_on_run=True, directory=str(self.directory), compile=False,
+                   run=False, use_GPU=use_gpu, with_output=False)
+        self._create()
+        self._assign(values, timed_arrays, arrays_only=True)
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.network.run(self.duration, namespace={})
+        source = _source_digest(self.directory)
+        if build and source != self._genn_source:
+            start = time.perf_counter()
+            changed = sorted(name for name in set(source) | set(self._genn_source or {})
+                             if source.get(name) != (self._genn_source or {}).get(name))
+            logger.info("building the GeNN project in %s (%s)", self.directory,
+                        "first build" if self._genn_source is None
+                        else "changed: " + ", ".join(changed))
+            with contextlib.redirect_stdout(io.StringIO()):
+                device.compile_source(False, str(self.directory), use_gpu)
+            self._genn_source = source
+            built = time.perf_counter() - start
+            self.compile_seconds += built
+            self.run_seconds -= built  # run() adds the whole chunk
 
     def _run_arg_files(self, run_args):
         """Write the run arguments to files of this process; ``(arguments, files)``.
@@ -227,8 +399,9 @@ class CompiledNetwork:
 
     def close(self):
         """Release the device so that another network can be built."""
-        if self.device_name == "cpp_standalone":
+        if self.device_name in ("cpp_standalone", "cuda_standalone"):
             shutil.rmtree(self.directory / self._results, ignore_errors=True)
+        if self.device_name != "runtime":
             device.reinit()
             set_device("runtime")
         # Brian2 numbers automatic names (code objects, ...) past those of objects
@@ -236,6 +409,82 @@ class CompiledNetwork:
         # identical files, so that a cached standalone project is not recompiled.
         self.objects, self.network = {}, None
         gc.collect()
+
+
+_EXPORT = {}
+_CHECK_ONLY = {}
+
+
+@contextlib.contextmanager
+def check_compatibility_only(device_name):
+    """Networks created inside only build their Brian2 objects and check them.
+
+    Nothing is generated or compiled, and ``device_name`` need not be installed:
+    creating a model's network raises
+    :class:`~bioplastic.compatibility.DeviceCompatibilityError` if it uses a feature
+    the device lacks (``bioplastic check``).
+    """
+    _CHECK_ONLY.update(device=device_name)
+    try:
+        yield
+    finally:
+        _CHECK_ONLY.clear()
+
+
+@contextlib.contextmanager
+def export_projects(directory, build=False):
+    """Networks created inside write their projects to ``directory/<project key>``.
+
+    The code is generated (and with ``build`` compiled) but never run; the cache is
+    left alone. Used by ``bioplastic codegen`` to hand a project to another machine.
+    """
+    _EXPORT.update(directory=Path(directory), build=bool(build))
+    try:
+        yield
+    finally:
+        _EXPORT.clear()
+
+
+def _prepare_brian2cuda():
+    """Import brian2cuda and set the preferences CUDA 13 needs.
+
+    CUDA 13's Thrust needs C++17, while brian2cuda 1.0b1's makefile asks nvcc for
+    C++11; nvcc takes the last ``-std`` it is given, so the preference adds
+    ``-std=c++17`` after it. Without a GPU to detect (code generation on another
+    machine), ``BIOPLASTIC_CUDA_COMPUTE_CAPABILITY`` (e.g. ``9.0`` for an H100)
+    names the target.
+    """
+    importlib.import_module("brian2cuda")  # registers the 'cuda_standalone' device
+    backend = prefs.devices.cuda_standalone.cuda_backend
+    if "-std=c++17" not in backend.extra_compile_args_nvcc:
+        backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + ["-std=c++17"]
+    capability = os.environ.get("BIOPLASTIC_CUDA_COMPUTE_CAPABILITY")
+    if capability:
+        backend.detect_gpus = False
+        backend.compute_capability = float(capability)
+        backend.gpu_id = int(os.environ.get("BIOPLASTIC_CUDA_GPU_ID", "0"))
+
+
+def _genn_use_gpu():
+    """GeNN's CUDA backend unless ``BIOPLASTIC_GENN_CPU_ONLY`` is set (CPU-only mode)."""
+    return os.environ.get("BIOPLASTIC_GENN_CPU_ONLY", "") in ("", "0")
+
+
+def _source_digest(directory):
+    """Digest of a generated project's source files (not its data or build output).
+
+    brian2genn emits some independent statements (pushes to the GPU, declarations)
+    in an order that varies from one generation to the next, and repeats an
+    idempotent assignment (``dt``) a varying number of times, so each file counts as
+    the set of its stripped lines: the network's structure is fixed by the project
+    key, and a chunk's new values only change the data files.
+    """
+    digests = {}
+    for path in sorted(list(directory.glob("*.cpp")) + list(directory.glob("*.h"))
+                       + list(directory.glob("code_objects/*"))):
+        lines = sorted({line.strip() for line in path.read_bytes().splitlines()})
+        digests[path.name] = hashlib.sha256(b"\n".join(lines)).hexdigest()
+    return digests
 
 
 _HOST = re.sub(r"[^A-Za-z0-9_.-]+", "_", socket.gethostname())
@@ -267,18 +516,36 @@ def _remove_leftovers(directory):
 
 
 def device_report():
-    """``[(device, status)]``: which devices work here and why not."""
-    report = [("runtime", f"available (Brian2 {brian2.__version__}, target "
-                          f"{prefs.codegen.target})")]
-    if not _run_args_supported:
-        report.append(("cpp_standalone", f"unavailable: needs Brian2 >= 2.6 for run_args "
-                                         f"(found {brian2.__version__})"))
-    elif not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
-        report.append(("cpp_standalone", "unavailable: no C++ compiler on PATH"))
-    else:
-        report.append(("cpp_standalone", "available (compiled once per network, "
-                                         "run per chunk with run_args)"))
+    """``[(device, status)]``: which devices work here, their versions, and why not."""
+    versions = {
+        "runtime": f"Brian2 {brian2.__version__}, target {prefs.codegen.target}",
+        "cpp_standalone": "compiled once per network, run per chunk with run_args",
+        "genn": (f"brian2genn {_brian2genn_version()}, GeNN {genn_version(genn_path())}, "
+                 + ("GPU" if _genn_use_gpu() else "CPU-only mode")
+                 + "; built at the first chunk, rebuilt only if the code changes"),
+        "cuda_standalone": (f"brian2cuda {_package_version('brian2cuda')}, nvcc -std=c++17; "
+                            "compiled once per network, run per chunk with run_args"),
+    }
+    report = []
+    for name in DEVICES:
+        problem = device_problem(name)
+        report.append((name, f"unavailable: {problem}" if problem
+                       else f"available ({versions[name]})"))
     return report
+
+
+#: What each device cannot do (``bioplastic info`` and the docs list it).
+DEVICE_LIMITS = {
+    "runtime": "slow for training (Python between time steps)",
+    "cpp_standalone": "CPU only; needs Brian2 >= 2.6",
+    "genn": ("Brian2 2.5 stack; no run_args (rebuilds when code changes); one clock, "
+             "run_regularly only in the 'start' slot, one summed variable per Synapses, "
+             "only '+=' on post-synaptic variables in on_pre, no subexpressions in "
+             "synaptic code: Diehl & Cook and sym-STDP pass, MSTDP training and the "
+             "adaptive conv network do not (bioplastic names the features)"),
+    "cuda_standalone": ("brian2cuda 1.0b1 stack (Python 3.12, Brian2 2.10.1); not yet run on a "
+                        "GPU by bioplastic (code generation and nvcc build checked)"),
+}
 
 
 def project_key(*parts):

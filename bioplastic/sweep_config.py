@@ -38,7 +38,7 @@ import hashlib
 import itertools
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from .modelfile import ModelFileError
@@ -67,9 +67,9 @@ TOP_LEVEL = ("model", "name", "seeds", "settings", "parameters", "grid", "points
              "protocol")
 
 _FIELD_TYPES = {f.name: type(f.default) for f in fields(RunConfig)
-                if f.default is not None and not callable(f.default)}
-# fields whose default is None hold text
-_FIELD_TYPES.update({"model_file": str, "data_dir": str, "schedule": str})
+                if f.default not in (None, MISSING) and not callable(f.default)}
+# fields whose default is None (or computed) hold text
+_FIELD_TYPES.update({"model_file": str, "data_dir": str, "schedule": str, "device": str})
 
 
 @dataclass(frozen=True)

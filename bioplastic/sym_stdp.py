@@ -154,7 +154,7 @@ class SymStdpNetwork(PresentationNetwork):
             PRESENTATION_DECISION
             + "is_label = int(i == label_table(sample_in_chunk * stimulus_row))\n"
             + (model["supervised_sample_start"] or "") + "\nw_total = 0",
-            dt=slot, when="start", order=-3, name="supervised_presentation")
+            dt=slot, when="start", order=-3, name="supervised_run_regularly_presentation")
         hidden_supervised = Synapses(
             objects["excitatory"], supervised, model["supervised_synapse_eqs"],
             on_pre=model["supervised_on_pre"] if learning else model["supervised_on_pre_test"],

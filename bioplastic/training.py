@@ -32,6 +32,7 @@ import numpy as np
 from . import evaluation
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .datasets import load_dataset
+from .simulation import default_device
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ class RunConfig:
         Training images shown to the frozen network for label assignment.
     test_samples : int
         Test images (the first ones of the test set).
-    device : {'runtime', 'cpp_standalone'}
+    device : {'runtime', 'cpp_standalone', 'genn', 'cuda_standalone'}
+        Default: ``cpp_standalone``, or ``runtime`` on Brian2 < 2.6 (the GeNN stack).
     seed : int
         Seeds the initial weights and every chunk's random numbers.
     chunk_slots : int
@@ -127,7 +129,7 @@ class RunConfig:
     epochs: int = 1
     assign_samples: int = 10000
     test_samples: int = 10000
-    device: str = "cpp_standalone"
+    device: str = field(default_factory=default_device)
     seed: int = 1
     chunk_slots: int = 500
     curve_window: int = 10000
@@ -383,7 +385,9 @@ class Run:
                                       chunk_slots=self.chunk_slots)
         self.meta["compile_seconds"][mode] = network.compile_seconds
         message = (f"Brian2 {cfg.device}: {mode} network with {cfg.n_neurons} neurons "
-                   f"built/compiled in {network.compile_seconds:.1f} s")
+                   + (f"built/compiled in {network.compile_seconds:.1f} s"
+                      if cfg.device != "genn" else "generated (GeNN builds it with the "
+                      "first chunk, and again only if the code changes)"))
         logger.info(message)
         if self.progress:
             print(message, file=sys.stderr)
@@ -433,6 +437,8 @@ class Run:
         finally:
             if bar is not None:
                 bar.close()
+            # the genn device builds during the first chunk (no run_args)
+            self.meta["compile_seconds"][phase.mode] = network.compile_seconds
             network.close()
         logger.info("%s phase finished: %d samples in %.1f s", phase.name, total,
                     progress["seconds"])
