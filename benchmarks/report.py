@@ -400,7 +400,12 @@ def throughput_section():
              "Each row of one benchmark invocation ran in the same process, one after the "
              "other. Repeated presentations (fewer than 5 spikes) are included in the time. "
              "MSTDP rows: one sample is the model file's iteration count (the paper's "
-             "10 x (32 + 32) = 640 time steps unless the command overrides it).",
+             "10 x (32 + 32) = 640 time steps unless the command overrides it). "
+             "genn rows ran in the GeNN environment (Brian2 2.5.4, brian2genn 1.7.0, GeNN "
+             "4.9.0), in GeNN's single-threaded CPU-only mode: they check that the GeNN "
+             "path trains, they are not GPU figures; their time excludes the build during "
+             "the first chunk (the compile column). No GPU was available to measure genn "
+             "or cuda_standalone on an H100 (goal: 6400 neurons at 50 samples/s or more).",
              "", "| model | neurons | device | samples | samples/s | ms/sample | compile (s) | "
              "peak RSS Python (MB) | peak RSS simulation program (MB) | peak RSS compiler (MB) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -412,6 +417,10 @@ def throughput_section():
             simulation = (f"{info['peak_rss_simulation_mb']:.0f}" if device != "runtime"
                           else "(in the Python process)")
             compiler = f"{info['peak_rss_compiler_mb']:.0f}" if info['peak_rss_compiler_mb'] else "-"
+            if "CPU-only" in info.get("status", ""):
+                device = f"{device} (GeNN CPU-only mode)"
+            elif result["machine"]["brian2"].startswith("2.5"):
+                device = f"{device} (GeNN environment, Brian2 {result['machine']['brian2']})"
             lines.append(
                 f"| {result.get('model', 'diehl-cook')} | {result['neurons']} | {device} | "
                 f"{info['samples']} | "

@@ -102,8 +102,19 @@ slot_spikes = 0
 slot_start = t
 """
 
-#: on_pre code of the excitatory -> state-holder counting synapses.
-COUNT_SPIKE = "slot_spikes_post += int(t - slot_start_post < presentation_window)"
+#: on_pre code of the excitatory -> state-holder counting synapses: a spike counts
+#: if it fell in the presentation window of the current slot. ``spike_handling_delay``
+#: is the time between a spike and its synaptic processing: 0 in Brian2's schedule,
+#: one time step on genn (brian2genn runs synapses before the neurons of a step), where
+#: a spike at the last step of the window (or of a slot) would otherwise be counted
+#: in the wrong place and the repeat decision would disagree with the recorded spikes.
+COUNT_SPIKE = ("slot_spikes_post += int(t - spike_handling_delay >= slot_start_post) * "
+               "int(t - spike_handling_delay - slot_start_post < presentation_window)")
+
+
+def spike_handling_delay(model, device_name):
+    """Delay from a spike to its ``on_pre`` code on ``device_name`` (see COUNT_SPIKE)."""
+    return model["dt"] if device_name == "genn" else 0 * model["dt"]
 
 
 def check_mode_and_size(modes, mode, n_neurons):
@@ -248,6 +259,7 @@ class PresentationNetwork:
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
         self.protocol = Protocol.from_model(model)
         self.chunk_slots = int(chunk_slots)
+        self.device_name = device_name
         self.network = CompiledNetwork(
             self._build, duration=self.chunk_slots * self.protocol.slot_duration,
             dt=model["dt"], device_name=device_name,
@@ -272,6 +284,7 @@ class PresentationNetwork:
             stimulus=stimulus, stimulus_row=1 * second,
             # half a step below the edge so float rounding cannot move it
             presentation_window=model["presentation_time"] - 0.5 * model["dt"],
+            spike_handling_delay=spike_handling_delay(model, self.device_name),
             first_slot_end=0 * second, column_sum_target=self.column_sum_target())
 
         inp = NeuronGroup(

@@ -156,6 +156,8 @@ class CompiledNetwork:
                  cache_dir=None):
         self.duration = duration
         self.compile_seconds = 0.0
+        #: genn: time spent generating each chunk's project (builds included)
+        self.generate_seconds = 0.0
         self.run_seconds = 0.0
         self.runs = 0
         self._seed_variable = seed_variable
@@ -273,7 +275,9 @@ class CompiledNetwork:
         if self.device_name == "genn":
             values.pop(f"{seed_owner}.{seed_name}")  # GeNN seeds its own generators
             with FileLock(str(self.directory) + ".lock"):
+                generating = time.perf_counter()
                 self._genn_generate(values, timed_arrays)
+                self.generate_seconds += time.perf_counter() - generating
                 with contextlib.redirect_stdout(io.StringIO()):  # brian2genn prints
                     device.run(str(self.directory), _genn_use_gpu(), with_output=False)
         elif self.device_name in ("cpp_standalone", "cuda_standalone"):
@@ -339,6 +343,8 @@ class CompiledNetwork:
         self.objects, self.network = {}, None
         gc.collect()
         use_gpu = _genn_use_gpu()
+        if not hasattr(self, "_prefs_before_genn"):  # brian2genn changes these for good
+            self._prefs_before_genn = {name: prefs[name] for name in _GENN_PREFERENCES}
         # brian2genn builds at the end of run() (an explicit build() after it refuses
         # the synapse-creation code); generate only, the build is decided below
         set_device("genn", build_on_run=True, directory=str(self.directory), compile=False,
@@ -404,6 +410,9 @@ class CompiledNetwork:
         if self.device_name != "runtime":
             device.reinit()
             set_device("runtime")
+        # give later networks (on any device) Brian2's schedule back
+        for name, value in getattr(self, "_prefs_before_genn", {}).items():
+            prefs[name] = value
         # Brian2 numbers automatic names (code objects, ...) past those of objects
         # still alive; freeing ours makes the next build of the same network generate
         # identical files, so that a cached standalone project is not recompiled.
@@ -463,6 +472,12 @@ def _prepare_brian2cuda():
         backend.detect_gpus = False
         backend.compute_capability = float(capability)
         backend.gpu_id = int(os.environ.get("BIOPLASTIC_CUDA_GPU_ID", "0"))
+
+
+#: Brian2 preferences that brian2genn sets when its device is activated (its own
+#: schedule among them) and leaves set; restored when a genn network is closed.
+_GENN_PREFERENCES = ("codegen.generators.cpp.restrict_keyword",
+                     "codegen.loop_invariant_optimisations", "core.network.default_schedule")
 
 
 def _genn_use_gpu():

@@ -15,9 +15,9 @@ from its checkpoint, and the compiled program is reused).
 Devices are chosen with ``--device`` only; the model file does not change.
 ``cpp_standalone`` compiles the network once and is the fastest device on a CPU
 (16.7 samples/s for the sym-STDP network at 1,600 hidden neurons and 6.2 at 6,400
-on two cores, docs/benchmarks.md). The GPU devices of brian2genn and brian2cuda
-(``genn``, ``cuda_standalone``) will be selected the same way once bioplastic
-supports them (see the devices page of the documentation).
+on two cores, docs/benchmarks.md). On a GPU, choose ``--device genn`` (in the
+GeNN environment) or ``--device cuda_standalone`` (in the brian2cuda
+environment); see the devices page of the documentation for what each supports.
 
 Run (26 s here on two CPU cores: 1,600 neurons, 300 images; it measured 21
 samples/s)::
