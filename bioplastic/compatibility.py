@@ -42,6 +42,21 @@ def _assignments(code):
             yield match.group(1), match.group(2)
 
 
+def _reads(code):
+    """Identifiers that abstract code reads (right-hand sides, and in-place targets)."""
+    read = set()
+    for line in str(code).splitlines():
+        line = line.split("#", 1)[0]
+        match = _ASSIGNMENT.match(line)
+        if match:
+            read |= get_identifiers(line[match.end():])
+            if match.group(2) != "=":
+                read.add(match.group(1))
+        else:
+            read |= get_identifiers(line)
+    return read
+
+
 def _subexpressions(group):
     equations = getattr(group, "equations", None)
     if equations is None:
@@ -75,6 +90,15 @@ def genn_problems(objects):
             problems.append(f"{group.name} reads TimedArray {', '.join(sorted(used))} in "
                             "its equations (brian2genn: only in run_regularly code)")
     for group, operation in _run_regularly_operations(groups):
+        shared = {name for name, variable in group.variables.items()
+                  if getattr(variable, "scalar", False) and not variable.constant
+                  and not name.startswith("_") and name not in ("t", "dt", "N", "t_in_timesteps")}
+        read = _reads(operation.abstract_code) & shared
+        if read:
+            problems.append(
+                f"run_regularly '{operation.name}' of {group.name} reads the shared "
+                f"variable(s) {', '.join(sorted(read))}; brian2genn cannot copy shared "
+                "variables from GeNN for host code (it may only write them)")
         if operation.when != "start":
             problems.append(
                 f"run_regularly '{operation.name}' of {group.name} runs in the "

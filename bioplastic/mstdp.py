@@ -282,7 +282,13 @@ class EnergyNetwork:
             """, method=method, name="hidden", namespace=namespace)
         visible.clamp = self._clamp()
         row = "floor(t / sample_duration + 0.5) * sample_row"
-        hidden_start = f"learning_on = learning_enabled * sample_flags({row})\n"
+        # a sample's first iteration learns if the one before it was clamped, which is
+        # the case only without free phases (and never at t = 0)
+        # (learning_on is only written here: brian2genn cannot read shared variables
+        # in run_regularly code)
+        hidden_start = (f"learning_on = learning_enabled * sample_flags({row})\n"
+                        f"learning = learning_enabled * sample_flags({row}) * "
+                        "int(t > 0*second) * int(free_iterations == 0)\n")
         visible_start = hidden_start + f"data = samples({row}, i)\n"
         if self.random_start:
             hidden_start += model["generate_sample_start"]

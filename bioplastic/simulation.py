@@ -556,8 +556,8 @@ DEVICE_LIMITS = {
     "genn": ("Brian2 2.5 stack; no run_args (rebuilds when code changes); one clock, "
              "run_regularly only in the 'start' slot, one summed variable per Synapses, "
              "only '+=' on post-synaptic variables in on_pre, no subexpressions in "
-             "synaptic code: Diehl & Cook and sym-STDP pass, MSTDP training and the "
-             "adaptive conv network do not (bioplastic names the features)"),
+             "synaptic code: Diehl & Cook, sym-STDP and MSTDP pass, the adaptive conv "
+             "network does not (bioplastic check names the features)"),
     "cuda_standalone": ("brian2cuda 1.0b1 stack (Python 3.12, Brian2 2.10.1); not yet run on a "
                         "GPU by bioplastic (code generation and nvcc build checked)"),
 }

@@ -93,12 +93,15 @@ bias_learning_rate = 0.001       # alpha of the bias rule
 # The builder adds: clamp (1 where this mode clamps the neuron), data (the value it
 # is pulled to), drive (sum_j W_ji rho_j, summed over the incoming synapses) and
 # learning_on (1 in train mode).
+# learning is 1 in an iteration that follows a clamped one (the rule uses the change
+# of rho over that iteration). It is stored, not a subexpression, because brian2genn
+# allows no subexpressions in synaptic code: each Euler step sets it for the next
+# iteration, and the builder sets it at a sample's first iteration.
 phase_eqs = '''
 iteration = floor(t / dt + 0.5) : 1                        # index of this iteration
 cycle_iterations = clamped_iterations + free_iterations : 1
 clamped = int(iteration - cycle_iterations * floor(iteration / cycle_iterations) < clamped_iterations) : 1
-previous = iteration - 1 : 1
-learning = learning_on * int(iteration >= 1) * int(previous - cycle_iterations * floor(previous / cycle_iterations) < clamped_iterations) : 1
+dlearning/dt = (learning_on * clamped - learning) / dt : 1  # learn in this iteration (1) or not (0)
 '''
 
 # rho and rho_before are stored, not recomputed by every synapse: their Euler step

@@ -2,6 +2,8 @@
 energy descent, clamping, the sign of the STDP-form rule, chunking, and the
 train -> generate -> classify command-line round trip."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -300,7 +302,7 @@ def test_model_file_checks_specific_to_mstdp():
     from bioplastic.modelfile import ModelFileError
     with pytest.raises(ModelFileError, match="field 'state_init_high': must be >= state_init_low"):
         mstdp.load_model(overrides={"state_init_high": "-1"})
-    renamed = mstdp.load_model()["phase_eqs"].replace("learning =", "plasticity =")
+    renamed = re.sub(r"\b(d?)learning\b", r"\1plasticity", mstdp.load_model()["phase_eqs"])
     with pytest.raises(ModelFileError, match="field 'phase_eqs': must define 'learning'"):
         mstdp.load_model(overrides={"phase_eqs": renamed, "neuron_eqs": mstdp.load_model()[
             "neuron_eqs"].replace("learning *", "plasticity *"),
