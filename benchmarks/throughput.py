@@ -136,8 +136,7 @@ def main(argv=None, script="throughput.py"):
         compiler_mb = max((mb for name, mb in monitor.peak_mb.items() if name != "main"),
                           default=0.0)
         compile_seconds = run.meta["compile_seconds"]["train"]
-        # genn builds its project during the first chunk (no run_args): not training
-        seconds = progress["seconds"] - (compile_seconds if device == "genn" else 0.0)
+        seconds = progress["seconds"]  # without genn's build in its first chunk
         figures["devices"][device] = {
             "samples": samples, "seconds": seconds,
             "presentations": progress["slots"],
