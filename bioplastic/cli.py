@@ -114,31 +114,41 @@ def _add_codegen(sub):
     p.add_argument("--device", required=True, choices=[d for d in DEVICES if d != "runtime"])
     p.add_argument("--out", required=True, help="folder for the projects")
     p.add_argument("--neurons", "--hidden", dest="neurons", type=int, default=100)
-    p.add_argument("--schedule", default=None, help="sym-stdp: training schedule")
     p.add_argument("--chunk-slots", type=int, default=500,
                    help="presentations per run compiled into the project")
     p.add_argument("--build", action="store_true", help="also compile the projects")
+    _add_model_options(p)
+
+
+def _add_model_options(p):
+    """Options that choose the model variant (``codegen`` and ``check``)."""
+    p.add_argument("--schedule", default=None, help="sym-stdp: training schedule")
     p.add_argument("--model-file", default=None, help="an edited copy of the model file")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a model-file parameter")
 
 
+def _run_networks(args, device, n_neurons, chunk_slots):
+    """``(module, model, modes)``: the network modes a training run of the model uses."""
+    from .training import RunConfig, phases_of
+    config = RunConfig(model=args.model, schedule=args.schedule, n_neurons=n_neurons,
+                       device=device, chunk_slots=chunk_slots, model_file=args.model_file,
+                       overrides=_overrides(args.set)).validate()
+    module = MODELS[args.model]()
+    model = module.load_model(config.model_file, config.overrides)
+    return module, model, list(dict.fromkeys(p.mode for p in phases_of(module, config)))
+
+
 def _cmd_codegen(args):
     from pathlib import Path
     from .simulation import export_projects
-    from .training import RunConfig, phases_of
-    config = RunConfig(model=args.model, schedule=args.schedule, n_neurons=args.neurons,
-                       device=args.device, chunk_slots=args.chunk_slots,
-                       model_file=args.model_file, overrides=_overrides(args.set)).validate()
-    module = MODELS[args.model]()
-    model = module.load_model(config.model_file, config.overrides)
+    module, model, modes = _run_networks(args, args.device, args.neurons, args.chunk_slots)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    modes = list(dict.fromkeys(phase.mode for phase in phases_of(module, config)))
     with export_projects(out, build=args.build):
         for mode in modes:
-            network = module.Network(model, config.n_neurons, mode, config.device,
-                                     chunk_slots=config.chunk_slots)
+            network = module.Network(model, args.neurons, mode, args.device,
+                                     chunk_slots=args.chunk_slots)
             directory = network.network.directory
             network.close()
             print(f"{mode:<16} {directory}" + ("  (built)" if args.build else ""))
@@ -148,15 +158,11 @@ def _cmd_codegen(args):
 def _cmd_check(args):
     from .compatibility import DeviceCompatibilityError
     from .simulation import check_compatibility_only, device_problem
-    from .training import RunConfig, phases_of
-    config = RunConfig(model=args.model, schedule=args.schedule,
-                       model_file=args.model_file, overrides=_overrides(args.set),
-                       device="runtime").validate()
-    module = MODELS[args.model]()
-    model = module.load_model(config.model_file, config.overrides)
+    # the objects are built on the runtime device; the target need not be installed
+    module, model, modes = _run_networks(args, "runtime", 2, 1)
     failed = False
     with check_compatibility_only(args.device):
-        for mode in dict.fromkeys(phase.mode for phase in phases_of(module, config)):
+        for mode in modes:
             try:
                 module.Network(model, 2, mode, "runtime", chunk_slots=1).close()
                 print(f"{mode:<16} ok on {args.device}")
@@ -360,10 +366,7 @@ def build_parser():
                                    "lacks; each one is named.")
     p.add_argument("model", choices=MODEL_NAMES)
     p.add_argument("--device", required=True, choices=DEVICES)
-    p.add_argument("--schedule", default=None, help="sym-stdp: training schedule")
-    p.add_argument("--model-file", default=None, help="an edited copy of the model file")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a model-file parameter")
+    _add_model_options(p)
     p = sub.add_parser("evaluate", help="assign labels and test a trained run")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--device", choices=DEVICES, default=None)

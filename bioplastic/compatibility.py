@@ -136,7 +136,7 @@ def _synapse_problems(synapses):
             problems.append(f"{name} combines the summed variable {summed[0]} with the "
                             f"post-synaptic write '{post_writes[0][0]}' in on_pre")
     # subexpressions of the synapses or of either group, used in synaptic code
-    subexpressions = {sub for sub in _subexpressions(synapses)}
+    subexpressions = set(_subexpressions(synapses))
     subexpressions |= {f"{sub}_pre" for sub in _subexpressions(synapses.source)}
     subexpressions |= {f"{sub}_post" for sub in _subexpressions(synapses.target)}
     code = [str(p.code) for p in synapses._pathways]

@@ -63,10 +63,6 @@ def _package_version(name):
         return None
 
 
-def _brian2genn_version():
-    return _package_version("brian2genn")
-
-
 def genn_path():
     """GeNN source folder: the ``devices.genn.path`` preference or ``GENN_PATH``."""
     try:
@@ -95,7 +91,7 @@ def device_problem(name):
         if not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
             return "cpp_standalone needs a C++ compiler (g++, c++ or clang++) on PATH"
     if name == "genn":
-        if _brian2genn_version() is None:
+        if _package_version("brian2genn") is None:
             return ("genn needs brian2genn 1.7.0 and Brian2 2.5.x: install the GeNN stack "
                     "with  pip install -e \".[genn]\"  in an environment of its own "
                     f"(this one has Brian2 {brian2.__version__}); see docs/installation.md")
@@ -156,8 +152,6 @@ class CompiledNetwork:
                  cache_dir=None):
         self.duration = duration
         self.compile_seconds = 0.0
-        #: genn: time spent generating each chunk's project (builds included)
-        self.generate_seconds = 0.0
         self.run_seconds = 0.0
         self.runs = 0
         self._seed_variable = seed_variable
@@ -275,9 +269,7 @@ class CompiledNetwork:
         if self.device_name == "genn":
             values.pop(f"{seed_owner}.{seed_name}")  # GeNN seeds its own generators
             with FileLock(str(self.directory) + ".lock"):
-                generating = time.perf_counter()
                 self._genn_generate(values, timed_arrays)
-                self.generate_seconds += time.perf_counter() - generating
                 with contextlib.redirect_stdout(io.StringIO()):  # brian2genn prints
                     device.run(str(self.directory), _genn_use_gpu(), with_output=False)
         elif self.device_name in ("cpp_standalone", "cuda_standalone"):
@@ -535,7 +527,7 @@ def device_report():
     versions = {
         "runtime": f"Brian2 {brian2.__version__}, target {prefs.codegen.target}",
         "cpp_standalone": "compiled once per network, run per chunk with run_args",
-        "genn": (f"brian2genn {_brian2genn_version()}, GeNN {genn_version(genn_path())}, "
+        "genn": (f"brian2genn {_package_version('brian2genn')}, GeNN {genn_version(genn_path())}, "
                  + ("GPU" if _genn_use_gpu() else "CPU-only mode")
                  + "; built at the first chunk, rebuilt only if the code changes"),
         "cuda_standalone": (f"brian2cuda {_package_version('brian2cuda')}, nvcc -std=c++17; "
