@@ -33,7 +33,7 @@ from . import __version__
 from .checkpoint import CheckpointError
 from .datasets import DATASETS, DatasetError
 from .modelfile import ModelFileError
-from .simulation import DEVICES, default_device
+from .devices import DEVICES, default_device
 from .training import MODELS
 
 MODEL_NAMES = tuple(MODELS)
@@ -157,7 +157,8 @@ def _cmd_codegen(args):
 
 def _cmd_check(args):
     from .compatibility import DeviceCompatibilityError
-    from .simulation import check_compatibility_only, device_problem
+    from .devices import device_problem
+    from .simulation import check_compatibility_only
     # the objects are built on the runtime device; the target need not be installed
     module, model, modes = _run_networks(args, "runtime", 2, 1)
     failed = False
@@ -306,8 +307,7 @@ def _cmd_info(args):
     print(f"python {platform.python_version()}, brian2 {brian2.__version__}, "
           f"numpy {numpy.__version__}")
     print("devices:")
-    from .simulation import device_report
-    from .simulation import DEVICE_LIMITS
+    from .devices import DEVICE_LIMITS, device_report
     for name, status in device_report():
         print(f"  {name:<15} {status}")
         print(f"  {'':<15} lacks: {DEVICE_LIMITS[name]}")

@@ -30,7 +30,8 @@ from .modelfile import (Field, ModelSpec, check_defined_variables, field_error,
                         find_model_file, load_model_file)
 from .network import (N_INPUT, ChunkResult, check_mode_and_size, check_synapse_order,
                       quantity)
-from .simulation import CompiledNetwork, default_device, network_project_key
+from .devices import default_device
+from .simulation import CompiledNetwork, network_project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "load_model", "initial_state",
            "phases", "energy", "EnergyNetwork", "Network", "N_VISIBLE", "N_CLASSES"]

@@ -32,7 +32,7 @@ import numpy as np
 from . import evaluation
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .datasets import load_dataset
-from .simulation import default_device
+from .devices import default_device
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class RunConfig:
     def validate(self):
         """Raise ValueError naming the first bad field."""
         from .datasets import DATASETS
-        from .simulation import check_device
+        from .devices import check_device
         positive = ("n_neurons", "train_samples", "epochs", "chunk_slots", "curve_window")
         for name in positive:
             if int(getattr(self, name)) < 1:

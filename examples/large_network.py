@@ -33,7 +33,7 @@ The paper's largest network, one full epoch (hours on a CPU)::
 import argparse
 import resource
 
-from bioplastic.simulation import DEVICES, device_report
+from bioplastic.devices import DEVICES, device_report
 from bioplastic.training import Run, RunConfig
 
 parser = argparse.ArgumentParser(description="Large Diehl & Cook network: devices and cost")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bioplastic.simulation import default_device
+from bioplastic.devices import default_device
 
 #: The device training tests use, so the suite also runs on Brian2 2.5.x (GeNN stack).
 TRAIN_DEVICE = default_device()
@@ -28,8 +28,17 @@ def data_dir():
 
 @pytest.fixture(scope="session", autouse=True)
 def project_cache(tmp_path_factory):
-    """Compile standalone projects into a folder private to this test session."""
-    cache = tmp_path_factory.mktemp("bioplastic-cache")
+    """Compile standalone projects into a folder private to this test session.
+
+    pytest-xdist's workers share it (their temporary folders have a common parent),
+    so a network is compiled once per session; builds of one project are serialised
+    by a file lock and every process reads its results from a folder of its own.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        cache = tmp_path_factory.getbasetemp().parent / "bioplastic-cache"
+        cache.mkdir(exist_ok=True)
+    else:
+        cache = tmp_path_factory.mktemp("bioplastic-cache")
     old = os.environ.get("BIOPLASTIC_CACHE")
     os.environ["BIOPLASTIC_CACHE"] = str(cache)
     yield cache

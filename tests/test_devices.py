@@ -17,7 +17,8 @@ from brian2 import NeuronGroup, Synapses, defaultclock, ms, start_scope
 from bioplastic import diehl_cook
 from bioplastic.cli import main
 from bioplastic.compatibility import DeviceCompatibilityError, genn_problems
-from bioplastic.simulation import check_compatibility_only, device_problem, device_report
+from bioplastic.devices import device_problem, device_report
+from bioplastic.simulation import check_compatibility_only
 
 def _genn_problem():
     """Why GeNN cannot run here (in CPU-only mode unless the environment says 0)."""
@@ -174,7 +175,7 @@ def test_info_lists_every_device_with_its_status_and_limits(capsys):
 
 
 def test_codegen_writes_a_cpp_project_without_running_it(tmp_path, capsys):
-    from bioplastic.simulation import default_device
+    from bioplastic.devices import default_device
     if default_device() != "cpp_standalone":
         pytest.skip("cpp_standalone needs Brian2 >= 2.6")
     status = main(["codegen", "diehl-cook", "--device", "cpp_standalone", "--neurons", "5",
