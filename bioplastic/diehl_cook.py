@@ -28,6 +28,7 @@ SPEC = ModelSpec(
         "tau_e": quantity(ms, 0, None, low_exclusive=True),
         "tau_theta": quantity(ms, 0, None, low_exclusive=True),
         "theta_plus": quantity(mV, 0, 100),
+        "spike_block_time": quantity(ms, 0, None),
         "v_reset_i": quantity(mV, -200, 100),
         "v_thresh_i": quantity(mV, -200, 100), "E_inh_i": quantity(mV, -200, 200),
         "tau_i": quantity(ms, 0, None, low_exclusive=True),

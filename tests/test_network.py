@@ -57,6 +57,23 @@ def test_schedule_replay_matches_rule():
     assert done  # after max_retries the row is given up
 
 
+def test_spike_block_time_spaces_the_excitatory_spikes(images):
+    """The original code's timer: after a spike, no new one for spike_block_time
+    (its voltage still integrates). Strong deterministic input makes the neurons
+    fire as fast as they may: at most 1 + 350 ms / 50 ms spikes per presentation
+    with the 50 ms block, and more without it (so the bound is not trivial)."""
+    strong = {"max_input_rate": "2500*Hz", "w_init_max": "0.3", "nu_pre": "0",
+              "nu_post": "0", "theta_plus": "0*mV", "w_inh_exc": "0"}
+    binary = (images > 0.5).astype(float)
+    most = {}
+    for block in ("0*ms", "50*ms"):
+        model = diehl_cook.load_model(overrides={**strong, "spike_block_time": block})
+        _, result = _run(model, binary, slots=2, mode="test")
+        most[block] = result.counts.max()
+    assert most["50*ms"] <= 1 + 350 // 50
+    assert most["0*ms"] > 1 + 350 // 50, most
+
+
 def test_frozen_test_network_changes_no_weights(images):
     model = diehl_cook.load_model()
     state = initial_state(model, N, np.random.default_rng(0))
