@@ -393,6 +393,11 @@ def reproduction_section():
     return lines + ["", "Machine: " + "; ".join(sorted(machines)), ""]
 
 
+def _per_second(info, key):
+    """Samples or presentations per second of one device's throughput figures."""
+    return info[key] / info["seconds"]
+
+
 def throughput_section():
     lines = ["## Training throughput and memory", "",
              "Paper timing (dt 0.5 ms, 350 ms presentation + 150 ms rest), MNIST, the "
@@ -426,16 +431,14 @@ def throughput_section():
                 f"| {result.get('model', 'diehl-cook')} | {result['neurons']} | {device} | "
                 f"{info['samples']} | {info['presentations']} | "
                 f"{info['samples_per_second']:.1f} | "
-                f"{info['presentations'] / info['seconds']:.1f} | {info['ms_per_sample']:.1f} | "
+                f"{_per_second(info, 'presentations'):.1f} | {info['ms_per_sample']:.1f} | "
                 f"{info['compile_seconds']:.1f} | {info['peak_rss_python_mb']:.0f} | "
                 f"{simulation} | {compiler} |")
         devices = result["devices"]
         if "cpp_standalone" in devices and "runtime" in devices:
             per_slot, per_sample = (
-                devices["cpp_standalone"][key] / devices["runtime"][key]
+                _per_second(devices["cpp_standalone"], key) / _per_second(devices["runtime"], key)
                 for key in ("presentations", "samples"))
-            per_slot /= devices["cpp_standalone"]["seconds"] / devices["runtime"]["seconds"]
-            per_sample /= devices["cpp_standalone"]["seconds"] / devices["runtime"]["seconds"]
             why = (f" ({per_sample:.1f}x as many samples, but the runtime device's "
                    f"shorter run covers only the first samples, which an untrained "
                    f"network repeats more often)" if per_sample > 1.05 * per_slot else "")

@@ -75,7 +75,7 @@ def device_problem(name):
         if version is None or not version.startswith("4."):
             return (f"genn needs GeNN 4.x (4.9.0 tested) in GENN_PATH={path}, found "
                     f"{version or 'no version.txt'}")
-        if _genn_use_gpu() and not os.environ.get("CUDA_PATH"):
+        if genn_use_gpu() and not os.environ.get("CUDA_PATH"):
             return ("genn on a GPU needs CUDA_PATH (the CUDA toolkit folder); set "
                     "BIOPLASTIC_GENN_CPU_ONLY=1 for GeNN's CPU-only mode")
     if name == "cuda_standalone":
@@ -98,7 +98,7 @@ def check_device(name):
     raise RuntimeError(problem)
 
 
-def _genn_use_gpu():
+def genn_use_gpu():
     """GeNN's CUDA backend unless ``BIOPLASTIC_GENN_CPU_ONLY`` is set (CPU-only mode)."""
     return os.environ.get("BIOPLASTIC_GENN_CPU_ONLY", "") in ("", "0")
 
@@ -109,7 +109,7 @@ def device_report():
         "runtime": f"Brian2 {brian2.__version__}, target {prefs.codegen.target}",
         "cpp_standalone": "compiled once per network, run per chunk with run_args",
         "genn": (f"brian2genn {_package_version('brian2genn')}, GeNN {genn_version(genn_path())}, "
-                 + ("GPU" if _genn_use_gpu() else "CPU-only mode")
+                 + ("GPU" if genn_use_gpu() else "CPU-only mode")
                  + "; built at the first chunk, rebuilt only if the code changes"),
         "cuda_standalone": (f"brian2cuda {_package_version('brian2cuda')}, nvcc -std=c++17; "
                             "compiled once per network, run per chunk with run_args"),

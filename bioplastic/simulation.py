@@ -33,10 +33,9 @@ import brian2
 from brian2 import Network, TimedArray, defaultclock, device, prefs, set_device
 from brian2.utils.filelock import FileLock  # vendored by Brian2
 
-from .devices import _genn_use_gpu, check_device
+from .devices import check_device, genn_use_gpu
 
 logger = logging.getLogger(__name__)
-
 
 
 def default_cache_dir():
@@ -191,7 +190,7 @@ class CompiledNetwork:
             with FileLock(str(self.directory) + ".lock"):
                 self._genn_generate(values, timed_arrays)
                 with contextlib.redirect_stdout(io.StringIO()):  # brian2genn prints
-                    device.run(str(self.directory), _genn_use_gpu(), with_output=False)
+                    device.run(str(self.directory), genn_use_gpu(), with_output=False)
         elif self.device_name in ("cpp_standalone", "cuda_standalone"):
             run_args = {}
             for key, value in values.items():
@@ -254,7 +253,7 @@ class CompiledNetwork:
         # free the last chunk's objects, so that automatic names (and the code) repeat
         self.objects, self.network = {}, None
         gc.collect()
-        use_gpu = _genn_use_gpu()
+        use_gpu = genn_use_gpu()
         if not hasattr(self, "_prefs_before_genn"):  # brian2genn changes these for good
             self._prefs_before_genn = {name: prefs[name] for name in _GENN_PREFERENCES}
         # brian2genn builds at the end of run() (an explicit build() after it refuses
