@@ -2,9 +2,11 @@
 
 import html
 import importlib.util
+import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,35 @@ def test_gallery_and_api_pages_exist(built_docs):
     for name in ("bioplastic.training.RunConfig", "bioplastic.datasets.load_dataset",
                  "bioplastic.modelfile.load_model_file", "bioplastic.sweep.run_sweep"):
         assert name in api
+
+
+def _benchmark_results():
+    for path in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
+        yield path, json.loads(path.read_text())
+
+
+def test_every_recorded_benchmark_command_can_be_run_from_the_repository():
+    """Each result's command names scripts and sweep files that are committed."""
+    checked = 0
+    for path, result in _benchmark_results():
+        command = result.get("benchmark", {}).get("command") or result.get("command")
+        assert command, f"{path.name}: no command recorded"
+        for word in command.split():
+            if word.startswith(("benchmarks/", "examples/", "models/")):
+                assert (ROOT / word).is_file(), (
+                    f"{path.name}: its command names {word}, which is not in the repository")
+                checked += 1
+    assert checked >= 30
+
+
+def test_sweep_results_match_their_sweep_files():
+    """A sweep's recorded settings are those of the file its command names."""
+    sweeps = [(path, result) for path, result in _benchmark_results() if "sweep" in result]
+    assert sweeps
+    for path, result in sweeps:
+        source = ROOT / result["sweep"]["source"]
+        document = dict(tomllib.loads(source.read_text()))
+        recorded = dict(result["sweep"]["document"])
+        document.setdefault("name", source.stem)
+        recorded.setdefault("name", source.stem)
+        assert document == recorded, f"{path.name} was not produced by {source}"
