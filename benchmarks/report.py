@@ -272,9 +272,12 @@ def sweep_section():
         sweep, bench = result["sweep"], result["benchmark"]
         settings = {k: v for k, v in sweep["document"].get("settings", {}).items()}
         protocol = sweep["document"].get("protocol", {})
+        parameters = sweep["document"].get("parameters", {})
         lines += [f"### {sweep['name']} ({sweep['model']})", "",
                   "Settings: " + ", ".join(f"{k} = {v}" for k, v in
-                                           {**settings, **protocol}.items()) + ".", "",
+                                           {**settings, **protocol}.items()) + "."
+                  + ("" if not parameters else " Model-file values: " + ", ".join(
+                      f"`{k} = {v}`" for k, v in parameters.items()) + "."), "",
                   result["table"].strip(), ""]
         key = (sweep["model"], settings.get("dataset", "mnist"), settings.get("neurons"))
         paper, target = TARGETS.get(key, ("", None))
@@ -358,12 +361,15 @@ def reproduction_rows():
                                           settings.get("neurons"))
         mean = 100 * best["accuracy_mean"]
         sd = "" if best["accuracy_sd"] is None else f" ± {100 * best['accuracy_sd']:.2f}"
-        varied = ", ".join(f"`{name}={best[name]}`" for name in sweep["varied"])
+        varied = ", ".join(
+            [f"`{name}={value}`" for name, value in
+             sweep["document"].get("parameters", {}).items()]
+            + [f"`{name}={best[name]}`" for name in sweep["varied"]])
         rows.append(dict(model=sweep["model"], dataset=settings.get("dataset", "mnist"),
                          size=settings.get("neurons"),
                          setting=(varied + " " if varied else "")
                          + f"{best['n']} seed{'s' if best['n'] > 1 else ''}"
-                         + (" (best of the sweep)" if varied else ""),
+                         + (" (best of the sweep)" if sweep["varied"] else ""),
                          paper=paper, ours=f"{mean:.2f}{sd}%", met=_verdict(mean, target),
                          train_time=_duration(best["train_seconds_mean"]) + " per seed",
                          device=settings.get("device", "cpp_standalone"),

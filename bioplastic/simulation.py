@@ -97,19 +97,25 @@ class CompiledNetwork:
             set_device(device_name, build_on_run=False, directory=str(self.directory))
             self._create()
             device.apply_run_args()
+            # Seed the random generators from this chunk's seed variable, which the
+            # run arguments (applied just above) have set.
+            seed_owner, seed_name = seed_variable
+            seed_array = device.get_array_name(self.objects[seed_owner].variables[seed_name])
             if device_name == "cpp_standalone":
                 # Linking with -ffast-math makes the program flush subnormal floats to
                 # zero. Decaying traces (x *= exp(-dt/tau)) otherwise get stuck at the
                 # smallest subnormal number, where arithmetic is ~100x slower.
                 if "-ffast-math" not in device.extra_link_args:
                     device.extra_link_args.append("-ffast-math")
-                seed_owner, seed_name = seed_variable
-                seed_array = device.get_array_name(
-                    self.objects[seed_owner].variables[seed_name])
                 device.insert_code("main", (
                     "for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)\n"
                     f"    brian::_random_generators[_i].seed((unsigned long)"
                     f"brian::{seed_array}[0] * 1000003UL + _i);"))
+            else:
+                # brian2cuda otherwise seeds cuRAND with time(0): not reproducible
+                device.insert_code("main", (
+                    "random_number_buffer.set_seed((unsigned long long)"
+                    f"brian::{seed_array}[0] * 1000003ULL);"))
             self.network.run(duration, namespace={})
             logger.info("compiling the C++ standalone project in %s", self.directory)
             # Several processes may share a project (same network, other data): build

@@ -317,3 +317,9 @@ def test_cuda_codegen_asks_nvcc_for_cpp17(tmp_path, monkeypatch, capsys):
     flags = next(line for line in makefile.splitlines() if line.startswith("NVCCFLAGS"))
     # nvcc takes the last -std: bioplastic's C++17 must come after the template's C++11
     assert flags.index("-std=c++17") > flags.index("-std=c++11"), textwrap.shorten(flags, 200)
+    # cuRAND is seeded from the chunk's seed variable once the run arguments set it
+    # (brian2cuda's own default is time(0), which no --seed could reproduce)
+    main_source = (project / "main.cu").read_text()
+    applied = main_source.index("set_from_command_line(args);")
+    seeded = main_source.index("random_number_buffer.set_seed((unsigned long long)brian::")
+    assert applied < seeded < main_source.index(".run(")

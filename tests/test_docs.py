@@ -6,12 +6,16 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from bioplastic.cli import build_parser
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11 (setup.cfg installs tomli there)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
