@@ -361,13 +361,14 @@ def reproduction_rows():
                                           settings.get("neurons"))
         mean = 100 * best["accuracy_mean"]
         sd = "" if best["accuracy_sd"] is None else f" ± {100 * best['accuracy_sd']:.2f}"
-        varied = ", ".join(
+        # fixed model-file values, then the best point's varied ones
+        configuration = ", ".join(
             [f"`{name}={value}`" for name, value in
              sweep["document"].get("parameters", {}).items()]
             + [f"`{name}={best[name]}`" for name in sweep["varied"]])
         rows.append(dict(model=sweep["model"], dataset=settings.get("dataset", "mnist"),
                          size=settings.get("neurons"),
-                         setting=(varied + " " if varied else "")
+                         setting=(configuration + " " if configuration else "")
                          + f"{best['n']} seed{'s' if best['n'] > 1 else ''}"
                          + (" (best of the sweep)" if sweep["varied"] else ""),
                          paper=paper, ours=f"{mean:.2f}{sd}%", met=_verdict(mean, target),
