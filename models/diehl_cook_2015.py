@@ -28,10 +28,10 @@ Known deviations from the paper / original code
   needs homogeneous delays, so all synapses use no delay.
 * The original's 5 ms voltage clamp is the refractory period refractory_e. Its
   timer, which blocks a new spike for about 50 ms while the voltage integrates on,
-  is spike_block_time, off (0 ms) by default. With 50 ms (one seed each, MNIST,
-  all-activity vote) 400 neurons gave 88.54% against 87.81% without it and 100
-  neurons 80.98% against 80.72% (seed-to-seed sd there: 0.68 points); see
-  docs/benchmarks.md. The default stays off until more seeds confirm the gain.
+  is spike_block_time, off (0 ms) by default: with 50 ms, MNIST (all-activity
+  vote) gave 80.29 +- 1.74% over four seeds at 100 neurons against 80.50 +- 0.68%
+  without it, and +0.73 / -0.70 points for two seeds at 400 neurons, so no
+  consistent gain (docs/diehl-cook-2015.md, docs/benchmarks.md).
 * The STDP traces are not per-synapse event-driven variables. The pre trace lives
   in the input neurons and post1 in the excitatory neurons (clock-driven); post2,
   which is read when the excitatory neuron spikes, is computed from the time of
