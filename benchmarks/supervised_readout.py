@@ -1,0 +1,96 @@
+"""Diagnose the supervised layer's answers of finished sym-STDP runs.
+
+The sym-STDP answer is the most active supervised-layer (SL) neuron; with few SL
+spikes per image several neurons often share the top count, and
+:func:`bioplastic.evaluation.predict_from_outputs` gives such a tie to the lowest
+class index. This benchmark reads the saved test counts of finished run folders
+(nothing is simulated) and prints, per run:
+
+* hidden and SL spikes per test image, and how many hidden neurons fire;
+* the share of test images whose top SL count is tied, the share of those where
+  the label's neuron is among the tied ones, and the accuracy on the untied
+  images (a selected, easier subset: not comparable with a test-set figure); an
+  image without SL spikes counts as a tie of all ten neurons;
+* the accuracy with ties broken uniformly at random (mean of 20 draws) instead of
+  towards the lowest index;
+* the accuracy of a linear readout of the hidden counts through the learned
+  hidden -> SL weights (what a noise-free SL layer would answer).
+
+Usage (the figures in benchmarks/NOTES.md came from)::
+
+    python benchmarks/supervised_readout.py runs/sweep-sym_stdp_400_tau_gi/points/*seed=2* \\
+        runs/sweep-sym_stdp_fashion_400_tau_gi/points/*
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bioplastic import evaluation
+from bioplastic.checkpoint import load_checkpoint
+from bioplastic.training import CHECKPOINT, machine_info
+
+TIE_BREAK_DRAWS = 20
+
+
+def readout_figures(arrays, seed=0):
+    """Figures of one finished run's test phase (see the module docstring)."""
+    counts, outputs = arrays["test_counts"], arrays["test_outputs"]
+    labels = arrays["test_labels"]
+    weights = arrays["supervised_weights"].reshape(counts.shape[1], outputs.shape[1])
+    top = outputs.max(axis=1, keepdims=True)
+    tied = (outputs == top).sum(axis=1) > 1
+    answers = evaluation.predict_from_outputs(outputs)
+    correct = answers == labels
+    rng = np.random.default_rng(seed)
+    random_break = []
+    for _ in range(TIE_BREAK_DRAWS):
+        # a jitter below 1 only reorders equal counts; silent images stay unanswered
+        jittered = np.argmax(outputs + 0.5 * rng.random(outputs.shape), axis=1)
+        jittered[top[:, 0] <= 0] = -1
+        random_break.append(evaluation.accuracy(jittered, labels))
+    return {
+        "hidden spikes per image": float(counts.sum(axis=1).mean()),
+        "active hidden neurons per image": float((counts > 0).sum(axis=1).mean()),
+        "SL spikes per image": float(outputs.sum(axis=1).mean()),
+        "tied images": float(tied.mean()),
+        "tied images with the label among the tied": float(
+            tied[outputs[np.arange(len(labels)), labels] == top[:, 0]].sum() / max(tied.sum(), 1)),
+        "SL accuracy": float(correct.mean()),
+        "SL accuracy, untied images": float(correct[~tied].mean()),
+        "SL accuracy, random tie break": float(np.mean(random_break)),
+        "linear readout of learned weights": evaluation.accuracy(
+            np.argmax(counts @ weights, axis=1), labels),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="finished sym-STDP run folders")
+    args = parser.parse_args(argv)
+    rows = []
+    for folder in map(Path, args.runs):
+        arrays, meta = load_checkpoint(folder / CHECKPOINT)
+        if meta["config"]["model"] != "sym-stdp" or "test_outputs" not in arrays:
+            raise SystemExit(f"{folder}: not a finished sym-STDP run (no test_outputs in "
+                             f"{CHECKPOINT})")
+        config = meta["config"]
+        settings = ", ".join(f"{k}={v}" for k, v in sorted(config["overrides"].items()))
+        rows.append((f"{config['dataset']} seed {config['seed']} {settings}",
+                     readout_figures(arrays)))
+    names = list(rows[0][1])
+    print("| run | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
+    for title, figures in rows:
+        cells = [f"{100 * v:.2f}%" if "accuracy" in k or "readout" in k or "tied" in k
+                 else f"{v:.1f}" for k, v in figures.items()]
+        print(f"| {title} | " + " | ".join(cells) + " |")
+    machine = machine_info()
+    print(f"machine: {machine['cpu']} ({machine['cores']} cores); nothing simulated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
