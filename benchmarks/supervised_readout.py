@@ -39,25 +39,22 @@ def readout_figures(arrays, seed=0):
     """Figures of one finished run's test phase (see the module docstring)."""
     counts, outputs = arrays["test_counts"], arrays["test_outputs"]
     labels = arrays["test_labels"]
-    weights = arrays["supervised_weights"].reshape(counts.shape[1], outputs.shape[1])
-    top = outputs.max(axis=1, keepdims=True)
-    tied = (outputs == top).sum(axis=1) > 1
-    answers = evaluation.predict_from_outputs(outputs)
-    correct = answers == labels
+    weights = arrays["supervised_weights"]  # (hidden, classes), as the run stores it
+    top = outputs.max(axis=1)
+    tied = (outputs == top[:, None]).sum(axis=1) > 1
+    label_on_top = outputs[np.arange(len(labels)), labels] == top
+    correct = evaluation.predict_from_outputs(outputs) == labels
     rng = np.random.default_rng(seed)
-    random_break = []
-    for _ in range(TIE_BREAK_DRAWS):
-        # a jitter below 1 only reorders equal counts; silent images stay unanswered
-        jittered = np.argmax(outputs + 0.5 * rng.random(outputs.shape), axis=1)
-        jittered[top[:, 0] <= 0] = -1
-        random_break.append(evaluation.accuracy(jittered, labels))
+    # a jitter below 1 only reorders equal counts; silent images keep no answer
+    random_break = [evaluation.accuracy(evaluation.predict_from_outputs(
+        np.where(top[:, None] > 0, outputs + 0.5 * rng.random(outputs.shape), 0)), labels)
+        for _ in range(TIE_BREAK_DRAWS)]
     return {
         "hidden spikes per image": float(counts.sum(axis=1).mean()),
         "active hidden neurons per image": float((counts > 0).sum(axis=1).mean()),
         "SL spikes per image": float(outputs.sum(axis=1).mean()),
         "tied images": float(tied.mean()),
-        "tied images with the label among the tied": float(
-            tied[outputs[np.arange(len(labels)), labels] == top[:, 0]].sum() / max(tied.sum(), 1)),
+        "tied images with the label among the tied": float(label_on_top[tied].mean()),
         "SL accuracy": float(correct.mean()),
         "SL accuracy, untied images": float(correct[~tied].mean()),
         "SL accuracy, random tie break": float(np.mean(random_break)),
@@ -84,8 +81,9 @@ def main(argv=None):
     print("| run | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
     for title, figures in rows:
-        cells = [f"{100 * v:.2f}%" if "accuracy" in k or "readout" in k or "tied" in k
-                 else f"{v:.1f}" for k, v in figures.items()]
+        # "per image" figures are counts, the others fractions
+        cells = [f"{v:.1f}" if "per image" in k else f"{100 * v:.2f}%"
+                 for k, v in figures.items()]
         print(f"| {title} | " + " | ".join(cells) + " |")
     machine = machine_info()
     print(f"machine: {machine['cpu']} ({machine['cores']} cores); nothing simulated")

@@ -27,7 +27,7 @@ def test_ties_untied_accuracy_and_linear_readout(readout):
     weights = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])  # neuron 2 votes class 0
     figures = readout.readout_figures({"test_counts": counts, "test_outputs": outputs,
                                        "test_labels": labels,
-                                       "supervised_weights": weights.ravel()})
+                                       "supervised_weights": weights})
     assert figures["tied images"] == pytest.approx(0.5)  # images 1 and 3 (0 = 0)
     # image 1's label is among its tied neurons; silent image 3 counts as tied, and
     # its label's neuron (0 spikes) is "among" them too
