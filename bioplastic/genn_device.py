@@ -12,6 +12,17 @@ and copies them itself, in the generated ``engine.cpp``, around the operation:
 pulled from GeNN into Brian's array before, pushed back after. Nothing installed
 is edited; the device is registered under the name ``genn`` when this module is
 imported (by :mod:`bioplastic.simulation` when the ``genn`` device is chosen).
+
+The copies follow brian2genn's own protocol, which matters on a GPU (in GeNN's
+CPU-only mode host and device memory are one): the ``run_regularly`` operations of
+a time step work on GeNN's host arrays, in their order, and brian2genn pushes what
+they wrote to the GPU only after the last of them. Host arrays are brought up to
+date from the GPU at the end of the time step before. So a group variable that an
+operation reads is added to that end-of-step pull, and is not pulled again just
+before the operation: that would overwrite a value which an earlier operation of
+the same step wrote on the host but brian2genn had not pushed yet (the slot-start
+``w_total = 0``, measured on an H100: the sum then grew from slot to slot and the
+weights shrank towards zero). A variable an operation writes is pushed at once.
 """
 
 from brian2.devices.device import all_devices
@@ -34,6 +45,17 @@ class BioplasticGeNNDevice(GeNNDevice):
             access = _split_foreign(owner, variables, access)
             self.run_regularly_read_write[codeobj.name] = access
         return codeobj
+
+    def consolidate_pull_operations(self, run_regularly_operations):
+        """brian2genn's end-of-step pulls, plus the group variables read by synapses."""
+        pull_for_start, pull_for_end = super().consolidate_pull_operations(
+            run_regularly_operations)
+        for operation in run_regularly_operations:
+            access = self.run_regularly_read_write.get(operation["codeobj"].name)
+            for group, var, _ in getattr(access, "foreign_read", ()):
+                steps = set(pull_for_start.get(f"{var}{group}", [])) | {operation["step"]}
+                pull_for_start[f"{var}{group}"] = [1] if 1 in steps else sorted(steps)
+        return pull_for_start, pull_for_end
 
     def generate_engine_source(self, writer, objects):
         super().generate_engine_source(_EngineWriter(writer, self.run_regularly_read_write),
@@ -77,8 +99,8 @@ class _EngineWriter:
             if call not in code:
                 raise RuntimeError(f"brian2genn's engine.cpp has no call {call}: this "
                                    "brian2genn version is not supported (use 1.7.0)")
+            # no pull here: see the module docstring
             before = "".join(
-                f"pull{var}{group}FromDevice();\n"
                 f"std::copy_n({var}{group}, {size}, brian::_array_{group}_{var});\n"
                 for group, var, size in access.foreign_read)
             after = "".join(

@@ -93,7 +93,7 @@ class CompiledNetwork:
                               Path(cache_dir or default_cache_dir()) / folder / project_key)
             self.directory.mkdir(parents=True, exist_ok=True)
             if device_name == "cuda_standalone":
-                _prepare_brian2cuda()
+                self._prefs_to_restore = _prepare_brian2cuda()
             set_device(device_name, build_on_run=False, directory=str(self.directory))
             self._create()
             device.apply_run_args()
@@ -260,8 +260,8 @@ class CompiledNetwork:
         self.objects, self.network = {}, None
         gc.collect()
         use_gpu = genn_use_gpu()
-        if not hasattr(self, "_prefs_before_genn"):  # brian2genn changes these for good
-            self._prefs_before_genn = {name: prefs[name] for name in _GENN_PREFERENCES}
+        if not hasattr(self, "_prefs_to_restore"):  # brian2genn changes these for good
+            self._prefs_to_restore = {name: prefs[name] for name in _GENN_PREFERENCES}
         # brian2genn builds at the end of run() (an explicit build() after it refuses
         # the synapse-creation code); generate only, the build is decided below
         set_device("genn", build_on_run=True, directory=str(self.directory), compile=False,
@@ -327,8 +327,8 @@ class CompiledNetwork:
         if self.device_name != "runtime":
             device.reinit()
             set_device("runtime")
-        # give later networks (on any device) Brian2's schedule back
-        for name, value in getattr(self, "_prefs_before_genn", {}).items():
+        # give later networks (on any device) Brian2's schedule and C++ flags back
+        for name, value in getattr(self, "_prefs_to_restore", {}).items():
             prefs[name] = value
         # Brian2 numbers automatic names (code objects, ...) past those of objects
         # still alive; freeing ours makes the next build of the same network generate
@@ -374,11 +374,18 @@ def export_projects(directory, build=False):
 def _prepare_brian2cuda():
     """Import brian2cuda and set the preferences CUDA 13 needs.
 
-    CUDA 13's Thrust needs C++17, while brian2cuda 1.0b1's makefile asks nvcc for
-    C++11; nvcc takes the last ``-std`` it is given, so the preference adds
-    ``-std=c++17`` after it. Without a GPU to detect (code generation on another
-    machine), ``BIOPLASTIC_CUDA_COMPUTE_CAPABILITY`` (e.g. ``9.0`` for an H100)
-    names the target.
+    CUDA 13's Thrust needs C++17, in nvcc's device pass and in its host compiler's
+    pass. brian2cuda 1.0b1's makefile asks nvcc for C++11, and nvcc takes the last
+    ``-std`` it is given, so the nvcc preference adds ``-std=c++17`` after it. The
+    host compiler gets Brian2's C++ flags (``-std=c++11`` by default), which are
+    changed to C++17 here and restored when the network is closed. Without a GPU to
+    detect (code generation on another machine), ``BIOPLASTIC_CUDA_COMPUTE_CAPABILITY``
+    (e.g. ``9.0`` for an H100) names the target.
+
+    Returns
+    -------
+    dict
+        The Brian2 preferences changed, with their previous values.
     """
     importlib.import_module("brian2cuda")  # registers the 'cuda_standalone' device
     backend = prefs.devices.cuda_standalone.cuda_backend
@@ -389,6 +396,13 @@ def _prepare_brian2cuda():
         backend.detect_gpus = False
         backend.compute_capability = float(capability)
         backend.gpu_id = int(os.environ.get("BIOPLASTIC_CUDA_GPU_ID", "0"))
+    host_flags = ("codegen.cpp.extra_compile_args"
+                  if prefs["codegen.cpp.extra_compile_args"] is not None
+                  else "codegen.cpp.extra_compile_args_gcc")
+    saved = {host_flags: prefs[host_flags]}
+    prefs[host_flags] = [flag for flag in prefs[host_flags]
+                         if not flag.startswith("-std=")] + ["-std=c++17"]
+    return saved
 
 
 #: Brian2 preferences that brian2genn sets when its device is activated (its own

@@ -21,7 +21,10 @@ the same device.
 
 import json
 import logging
+import os
 import platform
+import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -221,10 +224,23 @@ def machine_info():
                 break
     except OSError:
         pass
-    import os
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+    info = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "brian2": brian2.__version__,
             "numpy": np.__version__}
+    gpus = _nvidia_gpus()
+    if gpus:
+        info["gpu"] = gpus
+    return info
+
+
+def _nvidia_gpus():
+    """Names and driver versions of the NVIDIA GPUs here, or ``None`` (no driver)."""
+    if shutil.which("nvidia-smi") is None:
+        return None
+    query = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                            "--format=csv,noheader"], capture_output=True, text=True)
+    lines = [line.strip() for line in query.stdout.splitlines() if line.strip()]
+    return "; ".join(lines) if query.returncode == 0 and lines else None
 
 
 def balanced_subset(labels, size, seed, classes=10):

@@ -4,10 +4,13 @@ The compatibility check and ``bioplastic check`` / ``codegen`` run in every
 environment. The GeNN tests need the GeNN stack (``pip install -e ".[genn]"``,
 Brian2 2.5) and GeNN's source in ``GENN_PATH``; they run GeNN in its CPU-only mode
 unless ``BIOPLASTIC_GENN_CPU_ONLY=0``, and skip with the reason otherwise. The
-brian2cuda test needs the brian2cuda stack (Python 3.12, Brian2 2.10.1).
+brian2cuda tests need the brian2cuda stack (Python 3.12, Brian2 2.10.1); the one
+that trains also needs an NVIDIA GPU (``nvidia-smi -L`` lists one).
 """
 
 import os
+import shutil
+import subprocess
 import textwrap
 
 import numpy as np
@@ -36,6 +39,22 @@ needs_genn = pytest.mark.skipif(_genn_problem() is not None,
 needs_brian2cuda = pytest.mark.skipif(
     device_problem("cuda_standalone") is not None,
     reason=f"brian2cuda is not usable here: {device_problem('cuda_standalone')}")
+
+
+def _gpu_problem():
+    """Why this machine has no NVIDIA GPU to run on (None if ``nvidia-smi -L`` lists one)."""
+    if shutil.which("nvidia-smi") is None:
+        return "no NVIDIA driver here (nvidia-smi is not on PATH)"
+    listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+    if listing.returncode != 0 or "GPU" not in listing.stdout:
+        return "nvidia-smi lists no GPU: " + (listing.stderr or listing.stdout).strip()
+    return None
+
+
+needs_cuda_gpu = pytest.mark.skipif(
+    device_problem("cuda_standalone") is not None or _gpu_problem() is not None,
+    reason=("cuda_standalone cannot train here: "
+            f"{device_problem('cuda_standalone') or _gpu_problem()}"))
 
 
 @pytest.fixture
@@ -203,7 +222,7 @@ def test_codegen_refuses_an_unavailable_device_with_the_reason(tmp_path, capsys)
 
 
 # ------------------------------------------------------------- GeNN (CPU-only mode)
-def _genn_chunks(model, images, device, chunks=2, slots=6, n=10, seed=3):
+def _train_chunks(model, images, device, chunks=2, slots=6, n=10, seed=3):
     network = diehl_cook.DiehlCookNetwork(model, n, "train", device, chunk_slots=slots)
     state = diehl_cook.initial_state(model, n, np.random.default_rng(seed))
     results, builds = [], []
@@ -232,7 +251,7 @@ def test_genn_gives_the_runtime_spikes_on_deterministic_input(images, genn_cpu_o
     binary = (images > 0.5).astype(float)
     outputs = {}
     for device in ("runtime", "genn"):
-        state, results, builds = _genn_chunks(model, binary, device, chunks=2, slots=3)
+        state, results, builds = _train_chunks(model, binary, device, chunks=2, slots=3)
         outputs[device] = (np.concatenate([r.counts for r in results]), state, builds)
     counts, state, builds = outputs["genn"]
     assert counts.sum() > 0
@@ -247,11 +266,32 @@ def test_genn_gives_the_runtime_spikes_on_deterministic_input(images, genn_cpu_o
 
 
 @needs_genn
+def test_genn_copies_group_variables_of_synaptic_operations_in_brian2genn_order(
+        tmp_path, capsys, genn_cpu_only):
+    """The column sum reads and writes the excitatory group's w_total. On a GPU it
+    must be pulled at the end of the step before, with brian2genn's own pulls, and
+    not just before the operation: that pull overwrote the slot-start w_total = 0
+    (written on the host, pushed by brian2genn only after all operations), and on
+    an H100 the weights shrank to 0.3% of their target. GeNN's CPU-only mode cannot
+    show this (host and device memory are one), so the generated code is checked."""
+    status = main(["codegen", "diehl-cook", "--device", "genn", "--neurons", "5",
+                   "--chunk-slots", "2", "--out", str(tmp_path)])
+    assert status == 0
+    project = tmp_path / capsys.readouterr().out.split()[1].split("/")[-1]
+    engine = (project / "engine.cpp").read_text()
+    call = "_run_input_exc_run_regularly_column_sum_codeobject();"
+    pull, push = "pullw_totalexcitatoryFromDevice();", "pushw_totalexcitatoryToDevice();"
+    assert pull not in engine[:engine.index(call)]
+    assert engine.index(pull) > engine.index("stepTime();")  # end of the time step
+    assert engine.index(push, engine.index(call)) < engine.index("stepTime();")
+
+
+@needs_genn
 def test_genn_normalises_columns_and_learns_like_runtime(images, genn_cpu_only):
     model = diehl_cook.load_model()
     summary = {}
     for device in ("runtime", "genn"):
-        state, results, _ = _genn_chunks(model, images, device, chunks=2, slots=8)
+        state, results, _ = _train_chunks(model, images, device, chunks=2, slots=8)
         sums = state["weights"].sum(axis=0)
         # the last slot start normalised every column; STDP moved it a little since
         np.testing.assert_allclose(sums, float(model["column_sum_target"]), rtol=0.02)
@@ -308,18 +348,57 @@ def test_mstdp_trains_and_classifies_on_genn_as_on_runtime(data_dir, genn_cpu_on
 # ------------------------------------------------------------- brian2cuda
 @needs_brian2cuda
 def test_cuda_codegen_asks_nvcc_for_cpp17(tmp_path, monkeypatch, capsys):
+    from brian2 import prefs
     monkeypatch.setenv("BIOPLASTIC_CUDA_COMPUTE_CAPABILITY", "9.0")
+    host_flags_before = list(prefs["codegen.cpp.extra_compile_args_gcc"])
     status = main(["codegen", "diehl-cook", "--device", "cuda_standalone", "--neurons", "5",
                    "--chunk-slots", "2", "--out", str(tmp_path)])
     assert status == 0
+    # C++17 for the host compiler only while a cuda network exists
+    assert prefs["codegen.cpp.extra_compile_args_gcc"] == host_flags_before
     project = tmp_path / capsys.readouterr().out.split()[1].split("/")[-1]
     makefile = (project / "makefile").read_text()
     flags = next(line for line in makefile.splitlines() if line.startswith("NVCCFLAGS"))
-    # nvcc takes the last -std: bioplastic's C++17 must come after the template's C++11
-    assert flags.index("-std=c++17") > flags.index("-std=c++11"), textwrap.shorten(flags, 200)
+    # nvcc takes the last -std: bioplastic's C++17 must come after the template's C++11,
+    # and the host compiler's flags (passed with -Xcompiler) must ask for C++17 as well
+    device_flags, host_flags = flags.split("-Xcompiler", 1)
+    assert device_flags.index("-std=c++17") > device_flags.index("-std=c++11"), \
+        textwrap.shorten(flags, 200)
+    assert "-std=c++17" in host_flags and "-std=c++11" not in host_flags, host_flags
     # cuRAND is seeded from the chunk's seed variable once the run arguments set it
     # (brian2cuda's own default is time(0), which no --seed could reproduce)
     main_source = (project / "main.cu").read_text()
     applied = main_source.index("set_from_command_line(args);")
     seeded = main_source.index("random_number_buffer.set_seed((unsigned long long)brian::")
     assert applied < seeded < main_source.index(".run(")
+
+
+@needs_cuda_gpu
+def test_cuda_standalone_follows_its_seed_and_learns_like_cpp_standalone(images):
+    """On a GPU. brian2cuda adds synaptic effects with floating-point atomics, whose
+    order varies from run to run, so a seed does not fix the spikes bit for bit: on
+    an H100 two runs with one seed gave the same count in 141 of 160 (slot, neuron)
+    entries, and the first version of this test, which asked for all 160, failed
+    there. Checked here: the seed fixes most counts (cuRAND is seeded from the
+    chunk's seed, not brian2cuda's time(0)) and another seed changes more of them;
+    the project is compiled once and rerun with run_args; the network learns as on
+    cpp_standalone (every column normalised to 78, spike totals within 30%: two
+    different random generators, so the agreement is statistical)."""
+    model = diehl_cook.load_model()
+    runs = [_train_chunks(model, images, device, chunks=2, slots=8, seed=seed)
+            for device, seed in (("cpp_standalone", 3), ("cuda_standalone", 3),
+                                 ("cuda_standalone", 3), ("cuda_standalone", 4))]
+    (_, cpp_results, _), (state, results, builds), (_, results_again, _), \
+        (_, other_seed, _) = runs
+
+    def counts(chunk_results):
+        return np.concatenate([result.counts for result in chunk_results])
+
+    assert counts(results).sum() > 0
+    same_seed = np.mean(counts(results_again) == counts(results))
+    assert same_seed >= 0.75
+    assert np.mean(counts(other_seed) == counts(results)) < same_seed
+    assert builds[1] == builds[0]  # the second chunk reran the program
+    np.testing.assert_allclose(state["weights"].sum(axis=0),
+                               float(model["column_sum_target"]), rtol=0.02)
+    assert counts(results).sum() == pytest.approx(counts(cpp_results).sum(), rel=0.3)
