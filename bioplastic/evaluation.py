@@ -75,14 +75,30 @@ def predict(counts, assignments, class_rates=None, vote="all"):
     return np.argmax(scores, axis=1), scores
 
 
-def predict_from_outputs(outputs):
+def predict_from_outputs(outputs, first_spikes=None):
     """Answer of an output layer with one neuron per class: its most active neuron.
 
-    Ties go to the lower class index; a sample with no output spike gets -1 (counted
-    as wrong by :func:`accuracy`).
+    Parameters
+    ----------
+    outputs : ndarray, shape (samples, classes)
+        Spike counts (or other activities) of the output neurons.
+    first_spikes : ndarray, shape (samples, classes), optional
+        Time of each output neuron's first spike (any unit; later is larger). Given,
+        a tie between the most active neurons goes to the one that fired first.
+
+    Returns
+    -------
+    ndarray of int
+        The answer per sample. Remaining ties go to the lower class index; a sample
+        with no output spike gets -1 (counted as wrong by :func:`accuracy`).
     """
     outputs = np.asarray(outputs)
-    predictions = np.argmax(outputs, axis=1)
+    if first_spikes is None:
+        predictions = np.argmax(outputs, axis=1)
+    else:
+        most_active = outputs == outputs.max(axis=1, keepdims=True)
+        latency = np.where(most_active, np.asarray(first_spikes, dtype=float), np.inf)
+        predictions = np.argmin(latency, axis=1)
     predictions[outputs.max(axis=1) <= 0] = -1
     return predictions
 

@@ -190,6 +190,10 @@ class ChunkResult:
         Counts of the last presentation of each completed row.
     final_outputs : ndarray, shape (completed_rows, n_outputs), or None
         Output-layer spike counts of the same presentations (models with one).
+    final_first_spikes : ndarray, shape (completed_rows, n_outputs), or None
+        Time step (from the presentation's start) of each output neuron's first
+        spike in the same presentations; ``presentation_steps`` where it did not
+        fire (models with a spiking output layer).
     extras : dict or None
         Further per-sample records of a model (e.g. the MSTDP network's visible
         states at the ends of its clamped and free phases).
@@ -203,6 +207,7 @@ class ChunkResult:
     final_counts: np.ndarray
     final_outputs: np.ndarray = None
     extras: dict = None
+    final_first_spikes: np.ndarray = None
 
 
 def schedule_from_counts(slot_totals, initial_retries, protocol):
@@ -377,6 +382,10 @@ class PresentationNetwork:
         """Hook: per-slot output-layer spike counts, or None without such a layer."""
         return None
 
+    def _output_first_spikes(self):
+        """Hook: per-slot output-layer first-spike steps, or None without such a layer."""
+        return None
+
     def run_chunk(self, state, intensities, initial_retries, seed, labels=None):
         """Present up to ``chunk_slots`` presentations of the given images.
 
@@ -431,19 +440,37 @@ class PresentationNetwork:
             state["weights"] = self.network.get("input_exc.w").reshape(N_INPUT, self.n_neurons)
             state["theta"] = self.network.get("excitatory.theta")
         self._read_more(state)
-        outputs = self._outputs()
+        outputs, first_spikes = self._outputs(), self._output_first_spikes()
         return ChunkResult(rows, retries, counts, completed, next_retries,
                            counts[last_slot],
-                           None if outputs is None else outputs[last_slot])
+                           None if outputs is None else outputs[last_slot],
+                           final_first_spikes=(None if first_spikes is None
+                                               else first_spikes[last_slot]))
+
+    def _window_spikes(self, monitor):
+        """``(slot, neuron, step from the slot's start)`` of the spikes in presentation windows."""
+        neuron, step = self.network.spikes(monitor)
+        slot = step // self.protocol.slot_steps
+        offset = step - slot * self.protocol.slot_steps
+        in_window = offset < self.protocol.presentation_steps
+        return slot[in_window], neuron[in_window], offset[in_window]
 
     def _slot_counts(self, monitor, n):
         """Spikes of each neuron in each slot's presentation window."""
-        neuron, step = self.network.spikes(monitor)
-        slot = step // self.protocol.slot_steps
-        in_window = (step - slot * self.protocol.slot_steps) < self.protocol.presentation_steps
+        slot, neuron, _ = self._window_spikes(monitor)
         counts = np.zeros((self.chunk_slots, n), dtype=np.int32)
-        np.add.at(counts, (slot[in_window], neuron[in_window]), 1)
+        np.add.at(counts, (slot, neuron), 1)
         return counts
+
+    def _slot_first_spikes(self, monitor, n):
+        """Step of each neuron's first spike in each slot's presentation window.
+
+        ``presentation_steps`` where the neuron did not fire in the window.
+        """
+        slot, neuron, offset = self._window_spikes(monitor)
+        first = np.full((self.chunk_slots, n), self.protocol.presentation_steps, dtype=np.int32)
+        np.minimum.at(first, (slot, neuron), offset)
+        return first
 
     def close(self):
         self.network.close()

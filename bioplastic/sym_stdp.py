@@ -199,6 +199,9 @@ class SymStdpNetwork(PresentationNetwork):
     def _outputs(self):
         return self._slot_counts("supervised_spikes", N_CLASSES)
 
+    def _output_first_spikes(self):
+        return self._slot_first_spikes("supervised_spikes", N_CLASSES)
+
 
 #: The network class the training loop uses for this model.
 Network = SymStdpNetwork

@@ -473,6 +473,8 @@ class Run:
         recorded = {"counts": counts, "labels": labels}
         if result.final_outputs is not None:
             recorded["outputs"] = result.final_outputs[:done].astype(np.uint16)
+        if result.final_first_spikes is not None:
+            recorded["first_spikes"] = result.final_first_spikes[:done].astype(np.uint16)
         self._append(phase, recorded)
 
     def _append(self, phase, recorded):
@@ -564,7 +566,18 @@ class Run:
             labels = self.arrays["test_labels"]
             predict = getattr(self.module, "predict", evaluation.predict_from_outputs)
             key = getattr(self.module, "OUTPUT_KEY", "supervised")
-            predictions = predict(self.arrays["test_outputs"])
+            first_spikes = self.arrays.get("test_first_spikes")
+            if first_spikes is not None and len(first_spikes) == len(labels):
+                # ties between the most active neurons go to the first to fire; the
+                # answer without that (ties to the lowest class index, as in runs
+                # made before first spikes were recorded) is kept for comparison. A
+                # test phase begun before then has first spikes for its later
+                # chunks only, and is scored by counts alone.
+                results[f"accuracy_{key}_count_only"] = evaluation.accuracy(
+                    predict(self.arrays["test_outputs"]), labels)
+                predictions = predict(self.arrays["test_outputs"], first_spikes)
+            else:
+                predictions = predict(self.arrays["test_outputs"])
             results[f"accuracy_{key}"] = evaluation.accuracy(predictions, labels)
             results[f"confusion_{key}"] = evaluation.confusion_matrix(
                 predictions, labels).tolist()

@@ -67,6 +67,9 @@ Known deviations from the paper / original code
   homogeneous ones), membrane potentials, conductances and traces are reset at the
   start of every presentation, a sample is shown at most 1 + max_retries times, and
   the neurons are integrated with exponential Euler.
+* Readout (bioplastic's evaluation code, not this file): the answer is the SL
+  neuron with the most spikes; of several with the same count, the one that fired
+  first. The paper does not say how it breaks ties.
 """
 
 # ---- Presentation protocol -------------------------------------------------------

@@ -1,5 +1,6 @@
 """Shared fixtures: the real data folder, a private Brian2 project cache, tiny runs."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -16,6 +17,14 @@ needs_standalone = pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("BIOPLASTIC_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+
+def benchmark_script(name):
+    """Import ``benchmarks/NAME.py`` (the benchmarks folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """The Sphinx documentation builds without warnings and shows what it promises."""
 
 import html
-import importlib.util
 import json
 import re
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bioplastic.cli import build_parser
+from conftest import benchmark_script
 
 try:
     import tomllib
@@ -37,10 +37,7 @@ def _text(path):
 
 
 def _report():
-    spec = importlib.util.spec_from_file_location("report", ROOT / "benchmarks" / "report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("report")
 
 
 def test_model_pages_are_generated_from_the_model_files(built_docs):

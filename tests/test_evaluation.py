@@ -41,6 +41,14 @@ def test_accuracy_and_confusion_matrix():
     assert matrix.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
 
 
+def test_output_answer_breaks_ties_by_the_first_spike():
+    outputs = np.array([[3, 5, 5], [2, 1, 0], [0, 0, 0], [4, 4, 4]])
+    first_spikes = np.array([[10, 90, 40], [50, 5, 700], [700, 700, 700], [30, 30, 80]])
+    # most spikes wins; a tie goes to the earlier first spike, then to the lower index
+    assert evaluation.predict_from_outputs(outputs, first_spikes).tolist() == [2, 0, -1, 0]
+    assert evaluation.predict_from_outputs(outputs).tolist() == [1, 0, -1, 0]
+
+
 def test_poisson_rates_and_boost():
     images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
     np.testing.assert_allclose(encoding.poisson_rates(images, 63.75),

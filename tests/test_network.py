@@ -26,6 +26,22 @@ def _run(model, images, device="runtime", slots=6, seed=4, mode="train", state=N
     return state, result
 
 
+def test_slot_counts_and_first_spikes_of_hand_placed_spikes():
+    """Slots of 10 steps with a 7-step presentation window; spikes in the rest are
+    ignored; the first spike is counted from the slot's start."""
+    from types import SimpleNamespace
+    from bioplastic.network import PresentationNetwork
+    neurons, steps = np.array([0, 0, 1, 2, 0, 1]), np.array([3, 5, 8, 12, 11, 19])
+    stub = SimpleNamespace(network=SimpleNamespace(spikes=lambda monitor: (neurons, steps)),
+                           protocol=SimpleNamespace(slot_steps=10, presentation_steps=7),
+                           chunk_slots=2)
+    stub._window_spikes = lambda monitor: PresentationNetwork._window_spikes(stub, monitor)
+    counts = PresentationNetwork._slot_counts(stub, "spikes", 3)
+    first = PresentationNetwork._slot_first_spikes(stub, "spikes", 3)
+    assert counts.tolist() == [[2, 0, 0], [1, 0, 1]]
+    assert first.tolist() == [[3, 7, 7], [1, 7, 2]]
+
+
 def test_normalisation_keeps_every_column_sum_at_target(images):
     frozen_rule = diehl_cook.load_model(overrides={"nu_pre": "0", "nu_post": "0"})
     state, result = _run(frozen_rule, images, slots=3)

@@ -1,20 +1,14 @@
 """benchmarks/supervised_readout.py: the tie figures on hand-made test counts."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "supervised_readout.py"
+from conftest import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def readout():
-    spec = importlib.util.spec_from_file_location("supervised_readout", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("supervised_readout")
 
 
 def test_ties_untied_accuracy_and_linear_readout(readout):

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from brian2 import ms
 
-from bioplastic import sym_stdp
+from bioplastic import evaluation, sym_stdp
 from bioplastic.checkpoint import load_checkpoint
+from bioplastic.network import Protocol
 from bioplastic.training import Run, RunConfig
 from conftest import TRAIN_DEVICE
 from spike_pairs import random_trains, run_pair
@@ -193,6 +194,17 @@ def test_small_end_to_end_run_learns_above_chance(data_dir, tmp_path, schedule):
     results = Run(config, tmp_path, progress=False).run()
     assert results["accuracy_supervised"] > 0.35  # chance: 0.10
     assert results["accuracy"] == results["accuracy_supervised"]
+    # the answer: most SL spikes, ties to the SL neuron that fired first
+    arrays = dict(np.load(tmp_path / "checkpoint.npz"))
+    outputs, first = arrays["test_outputs"], arrays["test_first_spikes"]
+    window = Protocol.from_model(sym_stdp.load_model()).presentation_steps
+    assert first.shape == outputs.shape and first.max() <= window
+    np.testing.assert_array_equal(first < window, outputs > 0)
+    labels = arrays["test_labels"]
+    assert results["accuracy_supervised"] == evaluation.accuracy(
+        evaluation.predict_from_outputs(outputs, first), labels)
+    assert results["accuracy_supervised_count_only"] == evaluation.accuracy(
+        evaluation.predict_from_outputs(outputs), labels)
     assert "accuracy_all" in results  # label statistics, for comparison
     assert np.asarray(results["confusion_supervised"]).sum() <= 200
     expected_phases = (["train_hidden", "train_supervised"] if schedule == "layer-by-layer"
@@ -231,6 +243,7 @@ def test_interrupted_layer_by_layer_run_resumes_to_the_identical_result(data_dir
     monkeypatch.setattr(sym_stdp.SymStdpNetwork, "run_chunk", original)
     resumed = Run(config, tmp_path / "resumed", progress=False).run()
     arrays = dict(np.load(tmp_path / "resumed" / "checkpoint.npz"))
-    for key in ("weights", "theta", "supervised_weights", "test_outputs", "test_counts"):
+    for key in ("weights", "theta", "supervised_weights", "test_outputs", "test_counts",
+                "test_first_spikes"):
         np.testing.assert_array_equal(arrays[key], reference_arrays[key], err_msg=key)
     assert resumed["accuracy_supervised"] == reference["accuracy_supervised"]

@@ -1,0 +1,36 @@
+"""benchmarks/retest.py: the test phase of a finished run, run again with the same seed."""
+
+import json
+
+import pytest
+
+from bioplastic.training import Run, RunConfig
+from conftest import TRAIN_DEVICE, benchmark_script
+
+
+@pytest.fixture(scope="module")
+def retest():
+    return benchmark_script("retest")
+
+
+def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_path):
+    # the size and chunk length of test_sym_stdp's runs: their compiled projects are reused
+    config = RunConfig(model="sym-stdp", n_neurons=30, train_samples=200, assign_samples=50,
+                       test_samples=100, chunk_slots=100, curve_window=100, seed=4,
+                       device=TRAIN_DEVICE, data_dir=str(data_dir))
+    Run(config, tmp_path / "run", progress=False).run()
+    stored = json.loads((tmp_path / "run" / "results.json").read_text())
+    figures = retest.retest(tmp_path / "run", tmp_path / "again")
+    assert figures["repeated_exactly"] == {"test_counts": True, "test_labels": True,
+                                           "test_outputs": True, "test_first_spikes": True}
+    assert figures["stored_accuracy"] == stored["accuracy"]
+    for key in ("accuracy_supervised", "accuracy_supervised_count_only", "accuracy_all"):
+        assert figures["accuracies"][key] == stored[key], key
+    with pytest.raises(SystemExit, match="exists"):
+        retest.retest(tmp_path / "run", tmp_path / "again")
+    # a value that only acts at test time: the hidden layer's spikes repeat, the SL's change
+    lower = retest.retest(tmp_path / "run", tmp_path / "lower",
+                          test_overrides={"v_thresh_supervised": "-64*mV"})
+    assert lower["repeated_exactly"]["test_counts"]
+    assert not lower["repeated_exactly"]["test_outputs"]
+    assert lower["test_overrides"] == {"v_thresh_supervised": "-64*mV"}
