@@ -237,8 +237,12 @@ def _nvidia_gpus():
     """Names and driver versions of the NVIDIA GPUs here, or ``None`` (no driver)."""
     if shutil.which("nvidia-smi") is None:
         return None
-    query = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
-                            "--format=csv,noheader"], capture_output=True, text=True)
+    try:  # a driver in a bad state can make nvidia-smi hang or fail
+        query = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                                "--format=csv,noheader"], capture_output=True, text=True,
+                               timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
     lines = [line.strip() for line in query.stdout.splitlines() if line.strip()]
     return "; ".join(lines) if query.returncode == 0 and lines else None
 

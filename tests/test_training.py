@@ -193,3 +193,15 @@ def test_small_runs_get_chunks_no_larger_than_their_longest_phase(tmp_path):
     large = Run(RunConfig(model="diehl-cook", n_neurons=5, train_samples=1000,
                           chunk_slots=40), tmp_path / "large", progress=False)
     assert large.chunk_slots == 40
+
+
+def test_machine_info_names_the_gpu_that_nvidia_smi_lists(tmp_path, monkeypatch):
+    """Benchmark results say which GPU they ran on (read from nvidia-smi, if any)."""
+    from bioplastic.training import machine_info
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA H100 80GB HBM3, 81559 MiB, 580.159.04'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert machine_info()["gpu"] == "NVIDIA H100 80GB HBM3, 81559 MiB, 580.159.04"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n")
+    assert "gpu" not in machine_info()
