@@ -12,7 +12,8 @@ class index. This benchmark reads the saved test counts of finished run folders
   images (a selected, easier subset: not comparable with a test-set figure); an
   image without SL spikes counts as a tie of all ten neurons;
 * the accuracy with ties broken uniformly at random (mean of 20 draws) instead of
-  towards the lowest index;
+  towards the lowest index, and, for runs that recorded the SL first spikes (since
+  2026-11-26), by the first spike as the run's own answer does;
 * the accuracy of a linear readout of the hidden counts through the learned
   hidden -> SL weights (what a noise-free SL layer would answer).
 
@@ -49,18 +50,22 @@ def readout_figures(arrays, seed=0):
     random_break = [evaluation.accuracy(evaluation.predict_from_outputs(
         np.where(top[:, None] > 0, outputs + 0.5 * rng.random(outputs.shape), 0)), labels)
         for _ in range(TIE_BREAK_DRAWS)]
-    return {
+    figures = {
         "hidden spikes per image": float(counts.sum(axis=1).mean()),
         "active hidden neurons per image": float((counts > 0).sum(axis=1).mean()),
         "SL spikes per image": float(outputs.sum(axis=1).mean()),
         "tied images": float(tied.mean()),
         "tied images with the label among the tied": float(label_on_top[tied].mean()),
-        "SL accuracy": float(correct.mean()),
+        "SL accuracy, ties to the lowest index": float(correct.mean()),
         "SL accuracy, untied images": float(correct[~tied].mean()),
         "SL accuracy, random tie break": float(np.mean(random_break)),
         "linear readout of learned weights": evaluation.accuracy(
             np.argmax(counts @ weights, axis=1), labels),
     }
+    if "test_first_spikes" in arrays:
+        figures["SL accuracy, first-spike tie break"] = evaluation.accuracy(
+            evaluation.predict_from_outputs(outputs, arrays["test_first_spikes"]), labels)
+    return figures
 
 
 def main(argv=None):
@@ -77,13 +82,13 @@ def main(argv=None):
         settings = ", ".join(f"{k}={v}" for k, v in sorted(config["overrides"].items()))
         rows.append((f"{config['dataset']} seed {config['seed']} {settings}",
                      readout_figures(arrays)))
-    names = list(rows[0][1])
+    names = list(dict.fromkeys(name for _, figures in rows for name in figures))
     print("| run | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
     for title, figures in rows:
-        # "per image" figures are counts, the others fractions
-        cells = [f"{v:.1f}" if "per image" in k else f"{100 * v:.2f}%"
-                 for k, v in figures.items()]
+        # "per image" figures are counts, the others fractions; "-": not recorded
+        cells = ["-" if k not in figures else f"{figures[k]:.1f}" if "per image" in k
+                 else f"{100 * figures[k]:.2f}%" for k in names]
         print(f"| {title} | " + " | ".join(cells) + " |")
     machine = machine_info()
     print(f"machine: {machine['cpu']} ({machine['cores']} cores); nothing simulated")

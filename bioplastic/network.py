@@ -379,12 +379,9 @@ class PresentationNetwork:
         """Hook: copy further learned variables into ``state`` after a chunk."""
 
     def _outputs(self):
-        """Hook: per-slot output-layer spike counts, or None without such a layer."""
-        return None
-
-    def _output_first_spikes(self):
-        """Hook: per-slot output-layer first-spike steps, or None without such a layer."""
-        return None
+        """Hook: per-slot output-layer ``(spike counts, first-spike steps)``, or
+        ``(None, None)`` without such a layer."""
+        return None, None
 
     def run_chunk(self, state, intensities, initial_retries, seed, labels=None):
         """Present up to ``chunk_slots`` presentations of the given images.
@@ -440,7 +437,7 @@ class PresentationNetwork:
             state["weights"] = self.network.get("input_exc.w").reshape(N_INPUT, self.n_neurons)
             state["theta"] = self.network.get("excitatory.theta")
         self._read_more(state)
-        outputs, first_spikes = self._outputs(), self._output_first_spikes()
+        outputs, first_spikes = self._outputs()
         return ChunkResult(rows, retries, counts, completed, next_retries,
                            counts[last_slot],
                            None if outputs is None else outputs[last_slot],
@@ -455,22 +452,20 @@ class PresentationNetwork:
         in_window = offset < self.protocol.presentation_steps
         return slot[in_window], neuron[in_window], offset[in_window]
 
-    def _slot_counts(self, monitor, n):
-        """Spikes of each neuron in each slot's presentation window."""
-        slot, neuron, _ = self._window_spikes(monitor)
-        counts = np.zeros((self.chunk_slots, n), dtype=np.int32)
-        np.add.at(counts, (slot, neuron), 1)
-        return counts
+    def _slot_counts(self, monitor, n, first_spikes=False):
+        """Spikes of each neuron in each slot's presentation window.
 
-    def _slot_first_spikes(self, monitor, n):
-        """Step of each neuron's first spike in each slot's presentation window.
-
-        ``presentation_steps`` where the neuron did not fire in the window.
+        With ``first_spikes``, also the step (from the slot's start) of each
+        neuron's first spike there, ``presentation_steps`` where it did not fire.
         """
         slot, neuron, offset = self._window_spikes(monitor)
+        counts = np.zeros((self.chunk_slots, n), dtype=np.int32)
+        np.add.at(counts, (slot, neuron), 1)
+        if not first_spikes:
+            return counts
         first = np.full((self.chunk_slots, n), self.protocol.presentation_steps, dtype=np.int32)
         np.minimum.at(first, (slot, neuron), offset)
-        return first
+        return counts, first
 
     def close(self):
         self.network.close()

@@ -197,10 +197,7 @@ class SymStdpNetwork(PresentationNetwork):
                 self.n_neurons, N_CLASSES)
 
     def _outputs(self):
-        return self._slot_counts("supervised_spikes", N_CLASSES)
-
-    def _output_first_spikes(self):
-        return self._slot_first_spikes("supervised_spikes", N_CLASSES)
+        return self._slot_counts("supervised_spikes", N_CLASSES, first_spikes=True)
 
 
 #: The network class the training loop uses for this model.

@@ -36,10 +36,10 @@ def test_slot_counts_and_first_spikes_of_hand_placed_spikes():
                            protocol=SimpleNamespace(slot_steps=10, presentation_steps=7),
                            chunk_slots=2)
     stub._window_spikes = lambda monitor: PresentationNetwork._window_spikes(stub, monitor)
-    counts = PresentationNetwork._slot_counts(stub, "spikes", 3)
-    first = PresentationNetwork._slot_first_spikes(stub, "spikes", 3)
+    counts, first = PresentationNetwork._slot_counts(stub, "spikes", 3, first_spikes=True)
     assert counts.tolist() == [[2, 0, 0], [1, 0, 1]]
     assert first.tolist() == [[3, 7, 7], [1, 7, 2]]
+    assert PresentationNetwork._slot_counts(stub, "spikes", 3).tolist() == counts.tolist()
 
 
 def test_normalisation_keeps_every_column_sum_at_target(images):
