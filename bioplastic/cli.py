@@ -283,8 +283,9 @@ def _add_sweep(sub):
     p.add_argument("--workers", type=int, default=None,
                    help="LocalCluster worker processes (default: one per core)")
     p.add_argument("--cache-dir", default=None,
-                   help="folder for the per-worker compile caches "
-                        "(default $BIOPLASTIC_CACHE/workers)")
+                   help="compile cache of the workers: shared on a LocalCluster "
+                        "(default $BIOPLASTIC_CACHE), one subfolder per worker with "
+                        "--scheduler (default $BIOPLASTIC_CACHE/workers)")
     p.add_argument("--retries", type=int, default=1,
                    help="extra attempts for a point whose training raised an error")
     p.add_argument("--allowed-failures", type=int, default=3,

@@ -15,12 +15,15 @@ Fault tolerance comes from the two layers together:
 * a sweep started again skips points whose ``results.json`` matches their
   configuration and resumes the others from their checkpoints.
 
-Every worker compiles into a cache of its own (``<cache>/workers/worker-<name>``):
-standalone projects and Cython modules are built once per worker and reused by every
-later point with the same network, for example points that differ only in seed,
-dataset or test protocol, which reach the compiled program as run-time arguments.
-A model-file value is compiled into the code, so each distinct value is compiled
-once per worker (and kept for later sweeps).
+The workers of a ``LocalCluster`` share one compile cache (this machine's, or
+``cache_dir``): builds of one project are serialised by a file lock and each
+process reads its results from a folder of its own, so a network is compiled once
+for the whole sweep, and points that differ only in seed, dataset or test protocol,
+which reach the compiled program as run-time arguments, reuse it. On an existing
+cluster, whose workers may sit on other machines, every worker compiles into a
+cache of its own (``<cache>/workers/worker-<name>``). A model-file value is
+compiled into the code, so each distinct value is compiled once (per worker on an
+existing cluster) and kept for later sweeps.
 
 The folders of a sweep must be visible to every worker (a shared file system when
 the cluster spans several machines).
@@ -53,26 +56,37 @@ except ImportError:  # pragma: no cover - dask is a dependency; this keeps impor
 
 
 class CompileCachePlugin(WorkerPlugin):
-    """Give each Dask worker its own Brian2 compile cache.
+    """Point each Dask worker at a Brian2 compile cache.
 
     Parameters
     ----------
     root : str or None
-        Folder holding one cache per worker; None means ``<BIOPLASTIC_CACHE>/workers``
-        as seen by the worker.
+        The shared cache folder, or the folder holding one cache per worker. None
+        means, as seen by the worker: its usual caches when shared,
+        ``<BIOPLASTIC_CACHE>/workers`` otherwise.
+    shared : bool
+        One cache for all workers (the workers of a LocalCluster, on this machine)
+        or one per worker (an existing cluster, whose workers may sit on other
+        machines and whose file locks need not reach each other).
     """
 
     name = "bioplastic-compile-cache"
 
-    def __init__(self, root=None):
+    def __init__(self, root=None, shared=False):
         self.root = None if root is None else str(root)
+        self.shared = bool(shared)
 
     def setup(self, worker):
         from brian2 import prefs
 
         from .simulation import default_cache_dir
-        root = Path(self.root) if self.root else default_cache_dir() / "workers"
-        folder = root / ("worker-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(worker.name)))
+        if self.shared:
+            if self.root is None:
+                return  # the machine's caches, as for any other run here
+            folder = Path(self.root)
+        else:
+            root = Path(self.root) if self.root else default_cache_dir() / "workers"
+            folder = root / ("worker-" + re.sub(r"[^A-Za-z0-9._-]+", "_", str(worker.name)))
         folder.mkdir(parents=True, exist_ok=True)
         # read by bioplastic.simulation when a standalone project is built
         os.environ["BIOPLASTIC_CACHE"] = str(folder)
@@ -198,7 +212,10 @@ def run_sweep(sweep, out_dir, scheduler=None, workers=None, cache_dir=None, retr
     workers : int, optional
         LocalCluster workers (default: one per usable core, at most one per point).
     cache_dir : str, optional
-        Folder of the per-worker compile caches (default ``<BIOPLASTIC_CACHE>/workers``).
+        Compile cache of the workers: shared by the workers of a LocalCluster
+        (default: this machine's, ``BIOPLASTIC_CACHE``), one subfolder
+        ``worker-<name>`` per worker on an existing cluster (default
+        ``<BIOPLASTIC_CACHE>/workers``).
     retries : int
         Extra attempts for a point whose training raised an error.
     allowed_failures : int
@@ -246,7 +263,7 @@ def _run_pending(pending, out_dir, scheduler, workers, cache_dir, retries,
     failures = {}
     bar = None
     try:
-        client.register_plugin(CompileCachePlugin(cache_dir))
+        client.register_plugin(CompileCachePlugin(cache_dir, shared=cluster is not None))
         futures = {}
         for point in pending:
             future = client.submit(run_point, point.config.to_dict(),

@@ -57,6 +57,51 @@ def project_cache(tmp_path_factory):
         os.environ["BIOPLASTIC_CACHE"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_cython_builds():
+    """Compile the runtime device's Cython code without optimisation, in a cache of
+    the tests' own.
+
+    The test networks are tiny, so compiling dominates: on a machine whose Cython
+    cache is empty (CI) ``-O0`` halves it (the adaptive conv network's code objects:
+    86 s against 166 s). Brian2's Cython cache does not key on compiler flags, so
+    these modules live in ``.test-cython-cache/`` (ignored by git) and never reach
+    the user's own cache. Only Cython's flags change: standalone projects, which the
+    examples run in processes of their own share, keep the shipped flags.
+    """
+    from brian2 import prefs
+    # the module (its package exports a class of the same name)
+    cython_rt = importlib.import_module("brian2.codegen.runtime.cython_rt.cython_rt")
+    shipped = cython_rt.get_compiler_and_args
+
+    def unoptimised():
+        compiler, _ = shipped()
+        return compiler, ["-w", "-O0"]
+
+    old_cache = prefs.codegen.runtime.cython.cache_dir
+    prefs.codegen.runtime.cython.cache_dir = str(ROOT / ".test-cython-cache")
+    cython_rt.get_compiler_and_args = unoptimised
+    yield
+    cython_rt.get_compiler_and_args = shipped
+    prefs.codegen.runtime.cython.cache_dir = old_cache
+
+
+@pytest.fixture
+def numpy_target():
+    """Tiny networks on the runtime device: numpy code generation, no compiler.
+
+    Cython compiles every code object once per machine, which takes minutes on a
+    fresh one (as in CI) for networks that run a few thousand time steps. Brian2's
+    numpy target cannot run synaptic ``run_regularly`` code (the adaptive conv
+    network's), so those tests keep Cython.
+    """
+    from brian2 import prefs
+    old = prefs.codegen.target
+    prefs.codegen.target = "numpy"
+    yield
+    prefs.codegen.target = old
+
+
 @pytest.fixture(autouse=True)
 def runtime_device_after_test():
     """Leave Brian2 on the runtime device whatever a test did."""

@@ -18,6 +18,12 @@ SHORT = {"clamped_iterations": "3", "free_iterations": "2", "train_cycles": "2",
          "test_cycles": "1"}
 N_HIDDEN = 5
 
+# The model's semantics are checked on tiny networks on the runtime device, with
+# numpy code generation (tests/conftest.py): nothing to compile. Chunking, padding
+# and the command line run on TRAIN_DEVICE, as users train.
+pytestmark = pytest.mark.usefixtures("numpy_target")
+SEMANTICS_DEVICE = "runtime"
+
 
 def _model(**overrides):
     return mstdp.load_model(overrides={**SHORT, **overrides})
@@ -122,7 +128,7 @@ def test_free_dynamics_decrease_the_energy():
     state = _symmetric_state(model, n_hidden, seed=4)
     gain = float(model["gain"])
     energies = [mstdp.energy(state, gain)]
-    network = EnergyNetwork(model, n_hidden, "classify", TRAIN_DEVICE, chunk_slots=1)
+    network = EnergyNetwork(model, n_hidden, "classify", SEMANTICS_DEVICE, chunk_slots=1)
     try:
         for chunk in range(12):  # 4 iterations per chunk
             network.run_chunk(state, _images(1, chunk), 0, seed=chunk)
@@ -140,7 +146,7 @@ def test_clamping_pulls_visible_states_towards_the_data():
     model = _model(clamped_iterations="8", free_iterations="8")
     state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(1))
     images, labels = _images(3, seed=2), np.array([0, 4, 9])
-    ends = mstdp.fixed_points(model, state, N_HIDDEN, images, labels, TRAIN_DEVICE)
+    ends = mstdp.fixed_points(model, state, N_HIDDEN, images, labels, SEMANTICS_DEVICE)
     data = np.concatenate([images, np.eye(10)[labels]], axis=1)
     distance = np.abs(ends - data[:, None, :]).mean(axis=2)  # (sample, phase end)
     start, clamped_1, free_1, clamped_2 = distance[:, 0], distance[:, 1], distance[:, 2], distance[:, 3]
@@ -168,7 +174,7 @@ def test_update_sign_follows_pre_rate_times_post_rate_change():
         state["bias_visible"] = np.zeros(N_VISIBLE)
         state["bias_hidden"] = np.array([drive])
         state["state"] = np.zeros(N_VISIBLE + 1)
-        network = EnergyNetwork(model, 1, "train", TRAIN_DEVICE, chunk_slots=1)
+        network = EnergyNetwork(model, 1, "train", SEMANTICS_DEVICE, chunk_slots=1)
         try:
             # a blank image and the label 0: only the label neuron 0 is pulled
             network.run_chunk(state, np.zeros((1, N_INPUT)), 0, seed=1, labels=np.array([0]))
@@ -227,9 +233,9 @@ def test_generate_starts_each_sample_from_a_random_state():
     model = _model()
     state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(0))
     labels = np.array([2, 2, 6])
-    images = mstdp.generate_digits(model, state, N_HIDDEN, labels, TRAIN_DEVICE, seed=1)
-    again = mstdp.generate_digits(model, state, N_HIDDEN, labels, TRAIN_DEVICE, seed=1)
-    other = mstdp.generate_digits(model, state, N_HIDDEN, labels, TRAIN_DEVICE, seed=2)
+    images = mstdp.generate_digits(model, state, N_HIDDEN, labels, SEMANTICS_DEVICE, seed=1)
+    again = mstdp.generate_digits(model, state, N_HIDDEN, labels, SEMANTICS_DEVICE, seed=1)
+    other = mstdp.generate_digits(model, state, N_HIDDEN, labels, SEMANTICS_DEVICE, seed=2)
     assert images.shape == (3, N_INPUT)
     np.testing.assert_array_equal(images, again)  # reproducible with a seed
     assert not np.allclose(images[0], images[1])  # same label, another random start
@@ -278,7 +284,7 @@ def test_train_generate_classify_round_trip_on_the_command_line(tmp_path, data_d
 def test_generate_refuses_other_models_and_unfinished_runs(tmp_path, data_dir, capsys):
     out = tmp_path / "run"
     assert main(["-q", "train", "mstdp", "--hidden", "4", "--train-samples", "4",
-                 "--chunk-slots", "2", "--device", TRAIN_DEVICE, "--no-eval",
+                 "--chunk-slots", "2", "--device", SEMANTICS_DEVICE, "--no-eval",
                  "--data-dir", str(data_dir), "--out", str(out)]
                 + [f"--set={k}={v}" for k, v in SHORT.items()]) == 0
     capsys.readouterr()
@@ -314,7 +320,7 @@ def test_runaway_dynamics_are_reported():
     model = _model()
     state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(0))
     state["state"][N_VISIBLE] = np.nan  # as after an overflow; it spreads to all
-    network = EnergyNetwork(model, N_HIDDEN, "classify", TRAIN_DEVICE, chunk_slots=2)
+    network = EnergyNetwork(model, N_HIDDEN, "classify", SEMANTICS_DEVICE, chunk_slots=2)
     try:
         with pytest.warns(mstdp.DivergenceWarning, match="run away \\(largest \\|s\\| = inf"):
             network.run_chunk(state, _images(2), 0, seed=0)

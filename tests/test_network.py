@@ -9,6 +9,9 @@ from conftest import needs_standalone
 
 N = 12
 
+# tiny networks on the runtime device: numpy code generation (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("numpy_target")
+
 
 @pytest.fixture(scope="module")
 def images(data_dir):

@@ -41,19 +41,13 @@ def _run_pair(model, pre_steps, post_steps, n_steps, event_driven=False, n_pre=1
     return run_pair(model, pre_steps, post_steps, n_steps, w0, n_pre=n_pre, synapse=synapse)
 
 
+# tiny networks on the runtime device: numpy code generation (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("numpy_target")
+
+
 @pytest.fixture(scope="module")
 def model():
     return diehl_cook.load_model()
-
-
-@pytest.fixture(autouse=True)
-def numpy_target():
-    """Tiny networks: numpy code generation, no compiler in the loop."""
-    from brian2 import prefs
-    old = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = old
 
 
 def _steps(model, time):

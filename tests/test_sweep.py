@@ -50,8 +50,14 @@ def _write(folder, name, text):
 
 @pytest.fixture(scope="module")
 def worker_caches(tmp_path_factory):
-    """Per-worker compile caches shared by the sweeps of this module."""
+    """Compile caches of this module's sweeps: ``worker-0`` is the one the LocalCluster
+    workers share, and also the own cache of the worker named ``0`` of an existing
+    cluster, which therefore finds the grid's projects there."""
     return tmp_path_factory.mktemp("worker-caches")
+
+
+def _local_cache(worker_caches):
+    return worker_caches / "worker-0"
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +65,8 @@ def grid_sweep(data_dir, worker_caches, tmp_path_factory):
     """The 2 x 2 grid with 2 seeds, run on a LocalCluster with 2 workers."""
     folder = tmp_path_factory.mktemp("grid")
     sweep = load_sweep_config(_write(folder, "grid.toml", GRID), {"data_dir": str(data_dir)})
-    outcome = run_sweep(sweep, folder / "out", workers=2, cache_dir=worker_caches,
-                        progress=False)
+    outcome = run_sweep(sweep, folder / "out", workers=2,
+                        cache_dir=_local_cache(worker_caches), progress=False)
     return sweep, folder / "out", outcome
 
 
@@ -155,17 +161,15 @@ def test_grid_sweep_on_a_local_cluster(grid_sweep, worker_caches):
     assert "| theta_plus | train_samples | seeds | accuracy (%)" in table
     assert table.count("| 2/2 |") == 4
     assert (out / "accuracy.png").stat().st_size > 1000
-    # one compile cache per worker, each holding standalone projects
-    caches = sorted(p.name for p in worker_caches.iterdir())
-    assert caches == ["worker-0", "worker-1"]
+    # the two workers shared one compile cache
+    assert sorted(p.name for p in worker_caches.iterdir()) == ["worker-0"]
     if TRAIN_DEVICE == "cpp_standalone":
         # 8 points, 2 networks (theta_plus values) x 2 modes: seeds and sample
-        # counts reach the compiled programs at run time, so each worker compiled
-        # at most these 4 projects, whatever points it ran
-        for cache in caches:
-            projects = [p for p in (worker_caches / cache / "standalone").iterdir()
-                        if p.is_dir()]
-            assert 1 <= len(projects) <= 4
+        # counts reach the compiled programs at run time, so the sweep compiled
+        # these 4 projects once each, whichever worker ran which point
+        projects = [p for p in (_local_cache(worker_caches) / "standalone").iterdir()
+                    if p.is_dir()]
+        assert len(projects) == 4
 
 
 @needs_standalone
@@ -191,6 +195,7 @@ def test_sweep_on_an_existing_scheduler(grid_sweep, data_dir, worker_caches, tmp
                     .replace('["0.05*mV", "0.1*mV"]', '["0.05*mV"]')
                     .replace("[20, 40]", "[20]"))
     sweep = load_sweep_config(config, {"data_dir": str(data_dir)})
+    projects = sorted((_local_cache(worker_caches) / "standalone").iterdir())
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         outcome = run_sweep(sweep, tmp_path / "out", scheduler=cluster.scheduler_address,
                             cache_dir=worker_caches, progress=False)
@@ -200,6 +205,10 @@ def test_sweep_on_an_existing_scheduler(grid_sweep, data_dir, worker_caches, tmp
     folder = point_folder(tmp_path / "out", sweep.points[0])
     assert _attempts(folder)[0]["worker"] == "0"
     assert json.loads((folder / "results.json").read_text())["config"]["seed"] == 3
+    # the worker named 0 used its own cache, <cache>/worker-0, and found the
+    # grid's network there: nothing new was compiled
+    assert sorted(p.name for p in worker_caches.iterdir()) == ["worker-0"]
+    assert sorted((_local_cache(worker_caches) / "standalone").iterdir()) == projects
 
 
 def _position(folder):
@@ -248,7 +257,8 @@ theta_plus = "0.05*mV"
     first, second = (point_folder(out, p) for p in sweep.points)
     driver = subprocess.Popen(
         [sys.executable, "-m", "bioplastic", "-q", "sweep", str(config), "--out", str(out),
-         "--workers", "1", "--cache-dir", str(worker_caches), "--data-dir", str(data_dir)],
+         "--workers", "1", "--cache-dir", str(_local_cache(worker_caches)),
+         "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     try:
@@ -267,12 +277,13 @@ theta_plus = "0.05*mV"
     assert len(tries) == 2 and tries[1]["pid"] != tries[0]["pid"]
     assert tries[1]["resumed_at"]["train"] >= killed_at  # work before the kill was kept
     # 3. start the sweep again: the first point is skipped, the second resumed
-    outcome = run_sweep(sweep, out, workers=1, cache_dir=worker_caches, progress=False)
+    outcome = run_sweep(sweep, out, workers=1, cache_dir=_local_cache(worker_caches),
+                        progress=False)
     assert (outcome["ran"], outcome["skipped"], outcome["failed"]) == (1, 1, 0)
     assert len(_attempts(first)) == 2
     assert _attempts(second)[-1]["resumed_at"]["train"] >= 40
     # both equal uninterrupted runs of the same configuration
-    monkeypatch.setenv("BIOPLASTIC_CACHE", str(worker_caches / "worker-0"))
+    monkeypatch.setenv("BIOPLASTIC_CACHE", str(_local_cache(worker_caches)))
     for point, folder in zip(sweep.points, (first, second)):
         reference = tmp_path / f"reference-{point.seed}"
         Run(point.config, reference, progress=False).run()

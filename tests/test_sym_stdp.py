@@ -39,16 +39,6 @@ def model():
     return sym_stdp.load_model()
 
 
-@pytest.fixture
-def numpy_target():
-    """Tiny networks: numpy code generation, no compiler in the loop."""
-    from brian2 import prefs
-    old = prefs.codegen.target
-    prefs.codegen.target = "numpy"
-    yield
-    prefs.codegen.target = old
-
-
 def _layer_pair(model, layer, pre_steps, post_steps, n_steps, w0=W0, n_pre=1,
                 synapse=None):
     pre, post, fields, _, _ = LAYERS[layer]
@@ -148,6 +138,7 @@ def _chunk(model, mnist, mode, slots=4, seed=3, state=None):
     return state, result
 
 
+@pytest.mark.usefixtures("numpy_target")
 def test_scaling_keeps_each_in_weight_sum_at_beta_times_fan_in(mnist):
     frozen_rule = sym_stdp.load_model(overrides={"nu_input": "0", "nu_supervised": "0"})
     state, result = _chunk(frozen_rule, mnist, "train", slots=2)
@@ -159,6 +150,7 @@ def test_scaling_keeps_each_in_weight_sum_at_beta_times_fan_in(mnist):
                                beta_sl * N * float(frozen_rule["w_max_supervised"]), rtol=1e-12)
 
 
+@pytest.mark.usefixtures("numpy_target")
 def test_teacher_drives_only_the_labelled_neuron_at_its_rate(model, mnist):
     slots = 8
     _, result = _chunk(model, mnist, "train_supervised", slots=slots)
@@ -174,6 +166,7 @@ def test_teacher_drives_only_the_labelled_neuron_at_its_rate(model, mnist):
     assert abs(total - expected) < 4 * np.sqrt(expected), (total, expected)
 
 
+@pytest.mark.usefixtures("numpy_target")
 def test_modes_learn_only_their_layers(model, mnist):
     start = sym_stdp.initial_state(model, N, np.random.default_rng(1))
     for mode, (hidden, supervised) in sym_stdp.SymStdpNetwork.MODES.items():
