@@ -465,11 +465,14 @@ def project_key(*parts):
 def network_project_key(model_key, model, mode, n_neurons, chunk_slots, *options):
     """Name of a model network's compiled project: readable prefix, then a digest.
 
-    The digest covers the structure (mode, size, samples per chunk, ``options``) and
-    every model-file value, so an edited model file gets a project of its own.
+    The digest covers the structure (mode, size, samples per chunk, ``options``),
+    every model-file value, so an edited model file gets a project of its own, and
+    the C++ compiler and its flags (Brian2's ``codegen.cpp`` preferences): make does
+    not rebuild a project whose flags changed, so other flags need another folder.
     """
+    from brian2.codegen.cpp_prefs import get_compiler_and_args
     digest = project_key(model_key, mode, n_neurons, chunk_slots, *options,
-                         sorted(model.fingerprint().items()))
+                         sorted(model.fingerprint().items()), get_compiler_and_args())
     return f"{model_key}-{mode}-{n_neurons}-{digest}"
 
 

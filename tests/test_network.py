@@ -168,3 +168,19 @@ def test_truncated_leftover_file_cannot_replace_the_run_arguments(images):
         network.close()
     np.testing.assert_array_equal(clean.counts, again.counts)
     np.testing.assert_array_equal(clean_state["weights"], again_state["weights"])
+
+
+def test_compiler_flags_are_part_of_the_project_key():
+    """make does not rebuild a project whose flags changed: other flags, other folder."""
+    from brian2 import prefs
+    from bioplastic.simulation import network_project_key
+    model = diehl_cook.load_model()
+    shipped = network_project_key("diehl-cook", model, "train", N, 4)
+    old = prefs.codegen.cpp.extra_compile_args_gcc
+    try:
+        prefs.codegen.cpp.extra_compile_args_gcc = ["-w", "-O0"]
+        other = network_project_key("diehl-cook", model, "train", N, 4)
+    finally:
+        prefs.codegen.cpp.extra_compile_args_gcc = old
+    assert other != shipped
+    assert network_project_key("diehl-cook", model, "train", N, 4) == shipped
