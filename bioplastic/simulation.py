@@ -121,6 +121,8 @@ class CompiledNetwork:
             # Several processes may share a project (same network, other data): build
             # under a lock, and give each process its own results folder.
             with FileLock(str(self.directory) + ".lock"):
+                if device_name == "cpp_standalone" and not export:
+                    _seed_from_sibling(self.directory)
                 device.build(directory=str(self.directory), run=False,
                              compile=export.get("build", True), with_output=False)
             self._results = f"results-{_HOST}-{os.getpid()}-{id(self):x}"
@@ -429,6 +431,36 @@ def _source_digest(directory):
 
 
 _HOST = re.sub(r"[^A-Za-z0-9_.-]+", "_", socket.gethostname())
+
+
+def _seed_from_sibling(directory):
+    """Start a new project from the files of its newest compiled sibling.
+
+    Siblings share the project name up to the digest (model, mode, size), so they
+    differ only in some parameter values, the samples per chunk or the compiler
+    flags. Brian2 rewrites only the generated files whose contents changed, and
+    ``make`` then recompiles only those (their copies keep the sibling's older
+    modification times): a sweep over one parameter compiles one or two code
+    objects per point instead of the whole project. Other flags change the makefile,
+    on which every object file depends, so nothing stale survives. The copy is made
+    under the sibling's lock, so it is never taken in the middle of a build.
+    """
+    if (directory / "main").exists():
+        return
+    prefix = directory.name.rsplit("-", 1)[0] + "-"
+    siblings = [path for path in directory.parent.glob(prefix + "*")
+                if path != directory and (path / "main").is_file()
+                and path.name.rsplit("-", 1)[0] + "-" == prefix]
+    if not siblings:
+        return
+    sibling = max(siblings, key=lambda path: (path / "main").stat().st_mtime)
+    with FileLock(str(sibling) + ".lock"):
+        if not (sibling / "main").is_file():
+            return
+        shutil.copytree(sibling, directory, dirs_exist_ok=True, copy_function=shutil.copy2,
+                        ignore=shutil.ignore_patterns("results*", "static_arrays"))
+    logger.info("project %s starts from the compiled files of %s", directory.name,
+                sibling.name)
 
 
 def _remove_leftovers(directory):

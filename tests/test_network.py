@@ -144,6 +144,39 @@ def test_deterministic_input_gives_identical_spikes_on_both_devices(images):
 
 
 @needs_standalone
+def test_new_project_starts_from_the_object_files_of_a_compiled_sibling(images, tmp_path):
+    """A network that differs from a compiled one in a parameter value gets a project
+    of its own, seeded with that one's files: make recompiles only the code objects
+    the value appears in, and the program follows the new value (its spikes equal
+    the runtime device's on deterministic input, as in the test above)."""
+    deterministic = {"max_input_rate": "2500*Hz", "w_init_max": "0.02"}
+    binary = (images > 0.5).astype(float)
+
+    def run(model, device):
+        network = DiehlCookNetwork(model, N, "train", device, chunk_slots=4, cache_dir=tmp_path)
+        state = initial_state(model, N, np.random.default_rng(1))
+        try:
+            result = network.run_chunk(state, binary[:4], 0, 4)
+        finally:
+            network.close()
+        return getattr(network.network, "directory", None), result.counts, state["theta"]
+
+    first, first_counts, first_theta = run(diehl_cook.load_model(overrides=deterministic),
+                                           "cpp_standalone")
+    changed = diehl_cook.load_model(overrides={**deterministic, "theta_plus": "0.5*mV"})
+    second, counts, theta = run(changed, "cpp_standalone")
+    _, runtime_counts, runtime_theta = run(changed, "runtime")
+    assert second != first
+    objects = sorted(path.relative_to(second) for path in second.rglob("*.o"))
+    recompiled = [path for path in objects if (second / path).stat().st_mtime_ns
+                  != (first / path).stat().st_mtime_ns]
+    assert 0 < len(recompiled) <= len(objects) // 4, recompiled
+    assert not np.allclose(theta, first_theta)
+    np.testing.assert_array_equal(counts, runtime_counts)
+    np.testing.assert_allclose(theta, runtime_theta, rtol=1e-9)
+
+
+@needs_standalone
 def test_truncated_leftover_file_cannot_replace_the_run_arguments(images):
     """A process killed while Brian2 wrote a run-argument file leaves it truncated under
     its content-derived name; a later run with the same values must not read it (the
