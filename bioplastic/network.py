@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
+from .encoding import normalise_intensity_sum
 from .modelfile import Field, ModelFileError, quantity_in
 from .simulation import CompiledNetwork, network_project_key
 
@@ -46,6 +47,7 @@ COMMON_FIELDS = {
     "presentation_time": quantity(ms, 0, None, low_exclusive=True),
     "rest_time": quantity(ms, 0, None),
     "max_input_rate": quantity(Hz, 0, 10000, low_exclusive=True),
+    "input_intensity_sum": quantity(1, 0, N_INPUT, optional=True),
     "rate_boost": quantity(Hz, 0, 10000),
     "min_spikes": quantity(1, 0, None, integer=True),
     "max_retries": quantity(1, 0, 1000, integer=True),
@@ -405,7 +407,8 @@ class PresentationNetwork:
         ChunkResult
         """
         table = np.zeros((self.chunk_slots, N_INPUT))
-        table[: len(intensities)] = intensities
+        table[: len(intensities)] = normalise_intensity_sum(
+            intensities, quantity_in(self.model.values.get("input_intensity_sum", 0), 1))
         values = {
             "input_exc.w": np.asarray(state["weights"], dtype=float).ravel(),
             "excitatory.theta": np.asarray(state["theta"], dtype=float),

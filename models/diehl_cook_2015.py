@@ -8,7 +8,8 @@ doi:10.3389/fncom.2015.00099. Original Brian1 code: github.com/peter-u-diehl/std
 
 Network
 -------
-784 Poisson inputs (rate = pixel/255 x max_input_rate) -> N conductance-based LIF
+784 Poisson inputs (rate = pixel/255 x max_input_rate; with input_intensity_sum > 0
+each image is first rescaled so that its pixels/255 sum to it) -> N conductance-based LIF
 excitatory neurons (adaptive threshold theta, all-to-all plastic weights w in
 [0, w_max]) -> N inhibitory neurons (one-to-one, weight w_exc_inh) -> back to every
 excitatory neuron except the partner (weight w_inh_exc): soft winner-take-all.
@@ -54,6 +55,7 @@ dt = 0.5*ms                      # integration time step
 presentation_time = 350*ms       # how long each image is shown
 rest_time = 150*ms               # silence after each image
 max_input_rate = 63.75*Hz        # Poisson rate of a white (255) pixel
+input_intensity_sum = 0          # rescale each image's intensities (pixel/255) to this sum; 0: raw images
 rate_boost = 32*Hz               # added to max_input_rate after a silent presentation
 min_spikes = 5                   # fewer excitatory spikes than this: show the image again
 max_retries = 10                 # give up on an image after this many extra presentations

@@ -9,7 +9,9 @@ Authors' GeNN code: github.com/haoyz/sym-STDP-SNN
 
 Network
 -------
-784 Poisson inputs (rate = pixel/255 x max_input_rate) -> N hidden conductance-based
+784 Poisson inputs (rate = pixel/255 x max_input_rate; with input_intensity_sum > 0
+each image is first rescaled so that its pixels/255 sum to it, the paper's
+preprocessing for Fashion-MNIST) -> N hidden conductance-based
 LIF excitatory neurons with a dynamic threshold (eq. 4-5) and a one-to-one
 inhibitory layer that inhibits every other excitatory neuron (as in Diehl & Cook)
 -> 10 supervised-layer (SL) neurons, all-to-all. Both weight layers learn with the
@@ -77,6 +79,7 @@ dt = 0.5*ms                      # integration time step
 presentation_time = 350*ms       # how long each image is shown
 rest_time = 150*ms               # silence after each image
 max_input_rate = 63.75*Hz        # Poisson rate of a white (255) pixel
+input_intensity_sum = 0          # rescale each image's intensities (pixel/255) to this sum; 0: raw images
 rate_boost = 32*Hz               # added to max_input_rate after a silent presentation
 min_spikes = 5                   # fewer hidden spikes than this: show the image again
 max_retries = 10                 # give up on an image after this many extra presentations

@@ -59,6 +59,17 @@ def test_poisson_rates_and_boost():
         encoding.intensities(np.zeros((1, 4)))
 
 
+def test_intensity_sum_normalisation_rescales_each_image():
+    intensities = np.array([[0.0, 1.0, 1.0, 2.0], [0.5, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    scaled = encoding.normalise_intensity_sum(intensities, 8.0)
+    np.testing.assert_allclose(scaled, [[0, 2, 2, 4], [8, 0, 0, 0], [0, 0, 0, 0]])
+    # 0 means "raw images"; the input is not modified in place
+    assert np.array_equal(encoding.normalise_intensity_sum(intensities, 0), intensities)
+    assert intensities[0, 3] == 2.0
+    with pytest.raises(ValueError, match="intensity sum must be >= 0"):
+        encoding.normalise_intensity_sum(intensities, -1.0)
+
+
 def test_poisson_spike_train_has_the_requested_rate():
     rng = np.random.default_rng(0)
     raster = encoding.poisson_spike_train(np.full(200, 50.0), 10.0, 0.0005, rng)

@@ -68,6 +68,17 @@ def test_silent_layer_repeats_the_image_with_a_higher_rate(images):
     assert result.completed_rows == 2 and result.next_retries == 2
 
 
+def test_input_intensity_sum_sets_the_drive_of_every_image(images):
+    """The model file's input_intensity_sum rescales each image before its rates are
+    set: a tiny sum silences a layer that the raw images drive."""
+    quiet = {"rate_boost": "0*Hz", "max_retries": "0"}  # one presentation per image
+    _, raw = _run(diehl_cook.load_model(overrides=quiet), images, slots=3, mode="test")
+    faint = diehl_cook.load_model(overrides={**quiet, "input_intensity_sum": "0.01"})
+    _, result = _run(faint, images, slots=3, mode="test")
+    assert raw.counts.sum() > 0
+    assert result.counts.sum() == 0
+
+
 def test_schedule_replay_matches_rule():
     protocol = diehl_cook.Protocol(0.0005, 1000, 700, min_spikes=5, max_retries=2)
     rows, retries, done = schedule_from_counts([9, 1, 4, 7, 0, 0, 0], 1, protocol)
