@@ -447,10 +447,9 @@ def _seed_from_sibling(directory):
     """
     if (directory / "main").exists():
         return
-    prefix = directory.name.rsplit("-", 1)[0] + "-"
+    prefix = directory.name.rsplit("-", 1)[0] + "-"  # up to the digest (no dashes)
     siblings = [path for path in directory.parent.glob(prefix + "*")
-                if path != directory and (path / "main").is_file()
-                and path.name.rsplit("-", 1)[0] + "-" == prefix]
+                if path != directory and (path / "main").is_file()]
     if not siblings:
         return
     sibling = max(siblings, key=lambda path: (path / "main").stat().st_mtime)

@@ -172,7 +172,7 @@ def test_new_project_starts_from_the_object_files_of_a_compiled_sibling(images, 
             network.close()
         return getattr(network.network, "directory", None), result.counts, state["theta"]
 
-    first, first_counts, first_theta = run(diehl_cook.load_model(overrides=deterministic),
+    first, _, first_theta = run(diehl_cook.load_model(overrides=deterministic),
                                            "cpp_standalone")
     changed = diehl_cook.load_model(overrides={**deterministic, "theta_plus": "0.5*mV"})
     second, counts, theta = run(changed, "cpp_standalone")
