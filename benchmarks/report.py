@@ -457,9 +457,13 @@ def throughput_section():
              "GeNN path trains, they are not GPU figures) or on the GPU named in the row; "
              "their time excludes the build during the first chunk (the compile column) "
              "but includes regenerating the project for every later chunk. The GPU rows "
-             "ran on a machine with 16 cores and an NVIDIA H100 (Python 3.12.3, MNIST read "
-             "from a copy of the data folder, `.gpu/data`). cuda_standalone was not "
-             "measured (goal for the GPU devices: 6400 neurons at 50 samples/s or more).",
+             "ran on machines with 16 cores and the GPU named in the row (Python 3.12.3, "
+             "MNIST read from a copy of the data folder, `.gpu/data`). cuda_standalone "
+             "rows ran in the brian2cuda environment (Brian2 2.10.1, brian2cuda 1.0b1) on "
+             "an H200, while GeNN's GPU tests (nvcc builds, runtime-device reference "
+             "runs) ran on the same machine, so they may be a little pessimistic; their "
+             "time excludes the compile column. Goal for the GPU devices: 6400 neurons at "
+             "50 samples/s or more.",
              "", "| model | neurons | device | samples | presentations | samples/s | "
              "presentations/s | ms/sample | compile (s) | "
              "peak RSS Python (MB) | peak RSS simulation program (MB) | peak RSS compiler (MB) |",

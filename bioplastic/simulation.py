@@ -14,6 +14,7 @@ thresholds, the stimulus table and a random seed) is handed over:
 """
 
 import contextlib
+import functools
 import gc
 import io
 import hashlib
@@ -390,6 +391,7 @@ def _prepare_brian2cuda():
         The Brian2 preferences changed, with their previous values.
     """
     importlib.import_module("brian2cuda")  # registers the 'cuda_standalone' device
+    _warn_cuda_unverified()
     backend = prefs.devices.cuda_standalone.cuda_backend
     if "-std=c++17" not in backend.extra_compile_args_nvcc:
         backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + ["-std=c++17"]
@@ -405,6 +407,15 @@ def _prepare_brian2cuda():
     prefs[host_flags] = [flag for flag in prefs[host_flags]
                          if not flag.startswith("-std=")] + ["-std=c++17"]
     return saved
+
+
+@functools.lru_cache(maxsize=None)  # once per process
+def _warn_cuda_unverified():
+    logger.warning(
+        "cuda_standalone is experimental: on an H200 its 10-neuron Diehl & Cook network "
+        "counted about 20x the spikes that cpp_standalone counts for the same images "
+        "and initial state, and a seed does not reproduce its runs (docs/devices.md). "
+        "Check results against cpp_standalone, or use genn on a GPU.")
 
 
 #: Brian2 preferences that brian2genn sets when its device is activated (its own
