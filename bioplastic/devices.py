@@ -132,7 +132,7 @@ DEVICE_LIMITS = {
              "synaptic code: Diehl & Cook, sym-STDP and MSTDP pass, the adaptive conv "
              "network does not (bioplastic check names the features)"),
     "cuda_standalone": ("brian2cuda 1.0b1 stack (Python 3.12, Brian2 2.10.1); experimental: "
-                        "its Diehl & Cook network does not yet agree with cpp_standalone "
-                        "(about 20x the spikes on an H200), and a seed does not reproduce "
-                        "a run"),
+                        "the fix for the column-sum race that made its Diehl & Cook "
+                        "network fire about 20x too often (H200) has not run on a GPU yet; "
+                        "a seed may not reproduce a run"),
 }

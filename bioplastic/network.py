@@ -31,7 +31,7 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
 from .encoding import normalise_intensity_sum
 from .modelfile import Field, ModelFileError, quantity_in
-from .simulation import CompiledNetwork, network_project_key
+from .simulation import CompiledNetwork, network_project_key, synaptic_sum_codeobj_class
 
 N_INPUT = 784
 
@@ -483,7 +483,8 @@ def add_column_normalisation(synapses, target, slot, extra_code=""):
     """
     name = synapses.name
     synapses.run_regularly("w_total_post += w\n" + (extra_code or ""), dt=slot,
-                           when="start", order=-2, name=f"{name}_run_regularly_column_sum")
+                           when="start", order=-2, name=f"{name}_run_regularly_column_sum",
+                           codeobj_class=synaptic_sum_codeobj_class())
     synapses.run_regularly(f"w = w * {target} / w_total_post", dt=slot, when="start",
                            order=-1, name=f"{name}_run_regularly_normalise")
 

@@ -409,13 +409,35 @@ def _prepare_brian2cuda():
     return saved
 
 
+def synaptic_sum_codeobj_class():
+    """Code object class for synaptic code that adds into a pre/post-synaptic variable.
+
+    Brian2's devices run a synaptic ``run_regularly`` one synapse after the other,
+    but brian2cuda runs it with one thread per synapse and without atomic additions
+    (it uses them only in ``on_pre``/``on_post`` pathways), so ``w_total_post += w``
+    loses most additions there: on an H200 the column sums came out far too small,
+    the normalisation blew the weights up and the network fired about 20x too often.
+    brian2cuda's atomics code object turns such an addition into an atomic one.
+
+    Returns
+    -------
+    type or None
+        brian2cuda's ``CUDAStandaloneAtomicsCodeObject`` on ``cuda_standalone``, else
+        None (the device's default).
+    """
+    if type(brian2.get_device()).__name__ != "CUDAStandaloneDevice":
+        return None
+    from brian2cuda.codeobject import CUDAStandaloneAtomicsCodeObject
+    return CUDAStandaloneAtomicsCodeObject
+
+
 @functools.lru_cache(maxsize=None)  # once per process
 def _warn_cuda_unverified():
     logger.warning(
-        "cuda_standalone is experimental: on an H200 its 10-neuron Diehl & Cook network "
-        "counted about 20x the spikes that cpp_standalone counts for the same images "
-        "and initial state, and a seed does not reproduce its runs (docs/devices.md). "
-        "Check results against cpp_standalone, or use genn on a GPU.")
+        "cuda_standalone is experimental: its Diehl & Cook network fired about 20x too "
+        "often on an H200 because of a race in the column normalisation; the fix has "
+        "not run on a GPU yet, and whether a seed reproduces a run is not known "
+        "(docs/devices.md). Check results against cpp_standalone, or use genn on a GPU.")
 
 
 #: Brian2 preferences that brian2genn sets when its device is activated (its own

@@ -9,6 +9,7 @@ that trains also needs an NVIDIA GPU (``nvidia-smi -L`` lists one).
 """
 
 import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -371,6 +372,28 @@ def test_cuda_codegen_asks_nvcc_for_cpp17(tmp_path, monkeypatch, capsys):
     applied = main_source.index("set_from_command_line(args);")
     seeded = main_source.index("random_number_buffer.set_seed((unsigned long long)brian::")
     assert applied < seeded < main_source.index(".run(")
+
+
+@needs_brian2cuda
+@pytest.mark.parametrize("model, size_option", [("diehl-cook", "--neurons"),
+                                                ("sym-stdp", "--hidden")])
+def test_cuda_column_sums_add_atomically(model, size_option, tmp_path, monkeypatch, capsys):
+    """brian2cuda runs a synaptic run_regularly with one thread per synapse and no
+    atomics, so the column sum's ``w_total_post += w`` raced: on an H200 the sums came
+    out far too small and the normalised network fired about 20x too often. The sum
+    must be an atomic addition, and w_total must not be written back plainly."""
+    monkeypatch.setenv("BIOPLASTIC_CUDA_COMPUTE_CAPABILITY", "9.0")
+    assert main(["codegen", model, "--device", "cuda_standalone", size_option, "4",
+                 "--chunk-slots", "2", "--out", str(tmp_path)]) == 0
+    sums = sorted(tmp_path.glob("*-train*/code_objects/*_run_regularly_column_sum_codeobject.cu"))
+    assert sums, sorted(p.name for p in tmp_path.iterdir())
+    for path in sums:
+        kernel = path.read_text().split("///// vector_code /////", 1)[1]
+        kernel = kernel.split("void _run_", 1)[0]
+        target = re.search(r"_brian_atomicAdd\(&(_ptr_array_\w+_w_total)\[_postsynaptic_idx\]",
+                           kernel)
+        assert target, f"{path.name}: no atomic addition into w_total"
+        assert f"{target.group(1)}[_postsynaptic_idx] =" not in kernel, path.name
 
 
 @needs_cuda_gpu
