@@ -459,11 +459,13 @@ def throughput_section():
              "but includes regenerating the project for every later chunk. The GPU rows "
              "ran on machines with 16 cores and the GPU named in the row (Python 3.12.3, "
              "MNIST read from a copy of the data folder, `.gpu/data`). cuda_standalone "
-             "rows ran in the brian2cuda environment (Brian2 2.10.1, brian2cuda 1.0b1) on "
-             "an H200, while GeNN's GPU tests (nvcc builds, runtime-device reference "
-             "runs) ran on the same machine, so they may be a little pessimistic; their "
+             "rows ran in the brian2cuda environment (Brian2 2.10.1, brian2cuda 1.0b1): "
+             "Diehl & Cook and sym-STDP on an H100 with nothing else running, after the "
+             "fix to the column-sum race (docs/devices.md); MSTDP on an H200 while GeNN's "
+             "GPU tests ran on the same machine, so it may be a little pessimistic. Their "
              "time excludes the compile column. Goal for the GPU devices: 6400 neurons at "
-             "50 samples/s or more.",
+             "50 samples/s or more; not met (sym-STDP 6400 on cuda_standalone: 0.85 "
+             "samples/s; genn at 6400 not measured).",
              "", "| model | neurons | device | samples | presentations | samples/s | "
              "presentations/s | ms/sample | compile (s) | "
              "peak RSS Python (MB) | peak RSS simulation program (MB) | peak RSS compiler (MB) |",

@@ -14,7 +14,6 @@ thresholds, the stimulus table and a random seed) is handed over:
 """
 
 import contextlib
-import functools
 import gc
 import io
 import hashlib
@@ -391,7 +390,6 @@ def _prepare_brian2cuda():
         The Brian2 preferences changed, with their previous values.
     """
     importlib.import_module("brian2cuda")  # registers the 'cuda_standalone' device
-    _warn_cuda_unverified()
     backend = prefs.devices.cuda_standalone.cuda_backend
     if "-std=c++17" not in backend.extra_compile_args_nvcc:
         backend.extra_compile_args_nvcc = list(backend.extra_compile_args_nvcc) + ["-std=c++17"]
@@ -417,7 +415,8 @@ def synaptic_sum_codeobj_class():
     (it uses them only in ``on_pre``/``on_post`` pathways), so ``w_total_post += w``
     loses most additions there: on an H200 the column sums came out far too small,
     the normalisation blew the weights up and the network fired about 20x too often.
-    brian2cuda's atomics code object turns such an addition into an atomic one.
+    brian2cuda's atomics code object turns such an addition into an atomic one (with
+    it, an H100 gave cpp_standalone's spike totals within 5%; docs/devices.md).
 
     Returns
     -------
@@ -429,15 +428,6 @@ def synaptic_sum_codeobj_class():
         return None
     from brian2cuda.codeobject import CUDAStandaloneAtomicsCodeObject
     return CUDAStandaloneAtomicsCodeObject
-
-
-@functools.lru_cache(maxsize=None)  # once per process
-def _warn_cuda_unverified():
-    logger.warning(
-        "cuda_standalone is experimental: its Diehl & Cook network fired about 20x too "
-        "often on an H200 because of a race in the column normalisation; the fix has "
-        "not run on a GPU yet, and whether a seed reproduces a run is not known "
-        "(docs/devices.md). Check results against cpp_standalone, or use genn on a GPU.")
 
 
 #: Brian2 preferences that brian2genn sets when its device is activated (its own

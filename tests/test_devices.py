@@ -223,18 +223,26 @@ def test_codegen_refuses_an_unavailable_device_with_the_reason(tmp_path, capsys)
 
 
 # ------------------------------------------------------------- GeNN (CPU-only mode)
-def _train_chunks(model, images, device, chunks=2, slots=6, n=10, seed=3):
-    network = diehl_cook.DiehlCookNetwork(model, n, "train", device, chunk_slots=slots)
+def _run_chunks(network, model, images, chunks, seed):
+    """Train ``chunks`` chunks from the initial state of ``seed`` (chunk seeds seed,
+    seed + 1, ...); returns the state, the chunk results and the compile time seen
+    after each chunk."""
+    slots, n = network.chunk_slots, network.n_neurons
     state = diehl_cook.initial_state(model, n, np.random.default_rng(seed))
     results, builds = [], []
+    for chunk in range(chunks):
+        rows = images[chunk * slots: (chunk + 1) * slots]
+        results.append(network.run_chunk(state, rows, 0, seed + chunk))
+        builds.append(network.compile_seconds)
+    return state, results, builds
+
+
+def _train_chunks(model, images, device, chunks=2, slots=6, n=10, seed=3):
+    network = diehl_cook.DiehlCookNetwork(model, n, "train", device, chunk_slots=slots)
     try:
-        for chunk in range(chunks):
-            rows = images[chunk * slots: (chunk + 1) * slots]
-            results.append(network.run_chunk(state, rows, 0, seed + chunk))
-            builds.append(network.compile_seconds)
+        return _run_chunks(network, model, images, chunks, seed)
     finally:
         network.close()
-    return state, results, builds
 
 
 @needs_genn
@@ -398,25 +406,31 @@ def test_cuda_column_sums_add_atomically(model, size_option, tmp_path, monkeypat
 
 @needs_cuda_gpu
 def test_cuda_standalone_reruns_its_program_and_learns_like_cpp_standalone(images):
-    """On a GPU. A seed does not reproduce a cuda_standalone run: on an H200 two runs
-    with one seed gave equal spike counts in 27% of the 160 (slot, neuron) entries,
-    differing from the first presentation on, no more often than runs with two seeds
-    (and likewise with brian2cuda's atomic additions switched off; docs/devices.md).
-    The earlier form of this test, which asked for 75% equal counts, failed there, so
-    that is not asked. Checked: the project is compiled once and rerun with run_args;
-    the network learns as on cpp_standalone (every column normalised to 78, spike
-    totals within 30%: two different random generators, so the agreement is
-    statistical)."""
+    """On a GPU: the project is compiled once and rerun with run_args; the network
+    learns as on cpp_standalone (every column normalised to 78, spike totals within
+    30%: two different random generators, so the agreement is statistical); and the
+    same chunk seeds on the same initial state give the same spike counts again.
+    Before the column sum was made atomic, the network fired about 20x too often
+    and two runs with one seed agreed in only 27% of the (slot, neuron) counts. With
+    the fix, on an H100 (2026-11-26): 171 spikes against cpp_standalone's 163, and
+    160 of 160 counts equal between two runs with one seed. The order of atomic
+    float additions can vary, so 95% is asked for, not all."""
     model = diehl_cook.load_model()
-    (_, cpp_results, _), (state, results, builds) = [
-        _train_chunks(model, images, device, chunks=2, slots=8, seed=3)
-        for device in ("cpp_standalone", "cuda_standalone")]
+    _, cpp_results, _ = _train_chunks(model, images, "cpp_standalone", chunks=2, slots=8)
+    network = diehl_cook.DiehlCookNetwork(model, 10, "train", "cuda_standalone",
+                                          chunk_slots=8)
+    try:
+        (state, results, builds), (_, results_again, builds_again) = [
+            _run_chunks(network, model, images, chunks=2, seed=3) for _ in range(2)]
+    finally:
+        network.close()
 
-    def total(chunk_results):
-        return sum(int(result.counts.sum()) for result in chunk_results)
-
-    assert total(results) > 0
-    assert builds[1] == builds[0]  # the second chunk reran the program
+    counts, counts_again = [np.concatenate([result.counts for result in run])
+                            for run in (results, results_again)]
+    assert counts.sum() > 0
+    assert len(set(builds + builds_again)) == 1  # one compile; later chunks reran it
     np.testing.assert_allclose(state["weights"].sum(axis=0),
                                float(model["column_sum_target"]), rtol=0.02)
-    assert total(results) == pytest.approx(total(cpp_results), rel=0.3)
+    cpp_total = sum(int(result.counts.sum()) for result in cpp_results)
+    assert counts.sum() == pytest.approx(cpp_total, rel=0.3)
+    assert np.mean(counts_again == counts) >= 0.95
