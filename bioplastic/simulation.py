@@ -34,6 +34,7 @@ from brian2 import Network, TimedArray, defaultclock, device, prefs, set_device
 from brian2.utils.filelock import FileLock  # vendored by Brian2
 
 from .devices import check_device, genn_use_gpu
+from .precompiled import use_prelude
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,10 @@ class CompiledNetwork:
                     "random_number_buffer.set_seed((unsigned long long)"
                     f"brian::{seed_array}[0] * 1000003ULL);"))
             self.network.run(duration, namespace={})
+            if device_name == "cpp_standalone":
+                # standard headers parsed once per cache, not once per source file;
+                # an exported project must build without the cache
+                use_prelude(device, None if export else Path(cache_dir or default_cache_dir()))
             logger.info("compiling the C++ standalone project in %s", self.directory)
             # Several processes may share a project (same network, other data): build
             # under a lock, and give each process its own results folder.
