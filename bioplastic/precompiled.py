@@ -5,8 +5,8 @@ and each of them parses ``<iostream>``, ``<fstream>``, ``<vector>``, ``<random>`
 friends again: on the 2-core development machine that parsing is about half of the
 20 s it takes to compile a Diehl & Cook project. GCC can load those headers from one
 precompiled file instead (``-include prelude.h`` finds ``prelude.h.gch`` next to it),
-which halves the compile time of every new network (measured in
-docs/performance.md).
+which halves the compile time of every new network (docs/devices.md, "How a run
+is organised").
 
 The prelude holds only standard headers that Brian2's generated code includes
 anyway, so the programs are the same with or without it. GCC checks that a
