@@ -126,11 +126,12 @@ def use_prelude(device, cache_dir):
     """
     args = device.extra_compile_args
     for position in reversed(range(len(args) - 1)):
-        if args[position] == "-include" and args[position + 1].endswith(PRELUDE_NAME):
+        if args[position] == "-include" and PRELUDE_NAME in args[position + 1]:
             del args[position:position + 2]
     if cache_dir is None:
         return None
     header = precompiled_prelude(cache_dir, prelude_flags(device))
     if header is not None:
-        args[:0] = ["-include", str(header)]
+        # the makefile's shell reads the flags: quote the path (it may hold spaces)
+        args[:0] = ["-include", shlex.quote(str(header))]
     return header

@@ -1,5 +1,6 @@
 """Precompiled standard headers for cpp_standalone builds (bioplastic/precompiled.py)."""
 
+import shlex
 import subprocess
 
 import pytest
@@ -57,7 +58,11 @@ def test_use_prelude_replaces_an_earlier_one_and_export_drops_it(tmp_path, monke
     monkeypatch.setattr(precompiled, "precompiled_prelude",
                         lambda cache, flags: (cache / precompiled.PRELUDE_NAME
                                               if "-include" not in flags else None))
-    header = precompiled.use_prelude(device, tmp_path)
-    assert device.extra_compile_args == ["-include", str(header), "-DKEEP"]
+    header = precompiled.use_prelude(device, tmp_path / "a cache")
+    # quoted for the makefile's shell: the path may hold spaces
+    assert device.extra_compile_args == ["-include", shlex.quote(str(header)), "-DKEEP"]
+    assert precompiled.use_prelude(device, tmp_path) == tmp_path / precompiled.PRELUDE_NAME
+    assert device.extra_compile_args == ["-include", str(tmp_path / precompiled.PRELUDE_NAME),
+                                         "-DKEEP"]
     assert precompiled.use_prelude(device, None) is None
     assert device.extra_compile_args == ["-DKEEP"]
