@@ -18,7 +18,7 @@ workers) share it. Other compilers (clang, MSVC) do not get it.
 ``BIOPLASTIC_PRECOMPILED_HEADERS=0`` switches it off.
 """
 
-import hashlib
+import functools
 import logging
 import os
 import shlex
@@ -47,8 +47,13 @@ def _compiler():
 
 def _gcc_version(compiler):
     """``compiler --version``'s first line if it is GCC, else None (clang, missing)."""
+    return _gcc_version_of(tuple(compiler))
+
+
+@functools.lru_cache(maxsize=None)  # asked at every build; the answer does not change
+def _gcc_version_of(compiler):
     try:
-        output = subprocess.run(compiler + ["--version"], capture_output=True, text=True,
+        output = subprocess.run([*compiler, "--version"], capture_output=True, text=True,
                                 timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -93,8 +98,8 @@ def precompiled_prelude(cache_dir, flags):
     if version is None:
         return None
     text = "".join(f"#include <{name}>\n" for name in STANDARD_HEADERS)
-    digest = hashlib.sha256("\x00".join([version, text, *compiler, *flags]).encode())
-    folder = Path(cache_dir) / "prelude" / digest.hexdigest()[:16]
+    from .simulation import project_key  # simulation imports this module
+    folder = Path(cache_dir) / "prelude" / project_key(version, text, *compiler, *flags)
     header, compiled = folder / PRELUDE_NAME, folder / (PRELUDE_NAME + ".gch")
     if compiled.is_file():
         return header
