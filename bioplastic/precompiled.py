@@ -38,6 +38,14 @@ STANDARD_HEADERS = ("algorithm", "climits", "cmath", "csignal", "cstdlib", "ctim
                     "string", "tuple", "utility", "vector", "stdint.h", "stdlib.h")
 
 PRELUDE_NAME = "bioplastic_prelude.h"
+FAILED_NAME = "precompiling-failed.txt"  # the command and GCC's error, if building failed
+
+
+@functools.lru_cache(maxsize=None)  # say it once per process, not at every build
+def _earlier_failure(report):
+    """Log that an earlier build of this prelude failed (``report`` says how); None."""
+    logger.info("compiling without precompiled standard headers: building them failed "
+                "earlier with these flags (%s; delete it to retry)", report)
 
 
 def _compiler():
@@ -89,7 +97,9 @@ def precompiled_prelude(cache_dir, flags):
     Path or None
         None where the compiler is not GCC, on Windows, when switched off with
         ``BIOPLASTIC_PRECOMPILED_HEADERS=0``, or if building the header failed (a
-        warning says why); the project then compiles as Brian2 writes it.
+        warning says why, and a file in its folder records it, so that later builds
+        with the same compiler and flags do not try again); the project then
+        compiles as Brian2 writes it.
     """
     if os.environ.get("BIOPLASTIC_PRECOMPILED_HEADERS", "1") == "0" or sys.platform == "win32":
         return None
@@ -101,12 +111,17 @@ def precompiled_prelude(cache_dir, flags):
     from .simulation import project_key  # simulation imports this module
     folder = Path(cache_dir) / "prelude" / project_key(version, text, *compiler, *flags)
     header, compiled = folder / PRELUDE_NAME, folder / (PRELUDE_NAME + ".gch")
+    failed = folder / FAILED_NAME
     if compiled.is_file():
         return header
+    if failed.is_file():
+        return _earlier_failure(failed)
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
         if compiled.is_file():  # another process built it meanwhile
             return header
+        if failed.is_file():
+            return _earlier_failure(failed)
         header.write_text(text)
         partial = folder / f"{PRELUDE_NAME}.gch.{os.getpid()}.partial"
         command = compiler + ["-Wno-write-strings", *flags, "-x", "c++-header",
@@ -114,8 +129,16 @@ def precompiled_prelude(cache_dir, flags):
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             partial.unlink(missing_ok=True)
+            report = f"{shlex.join(command)}\n{result.stderr.strip()[-2000:]}\n"
+            # same compiler and flags fail the same way: remember it, so that later
+            # builds do not pay for the attempt again (delete the file to retry)
+            partial_report = folder / f"{FAILED_NAME}.{os.getpid()}.partial"
+            partial_report.write_text(report)
+            os.replace(partial_report, failed)
             logger.warning("precompiling the standard headers failed, compiling without "
-                           "them (%s): %s", shlex.join(command), result.stderr.strip()[-500:])
+                           "them (%s): %s; later builds with these flags skip the attempt "
+                           "(delete %s to retry)", shlex.join(command),
+                           result.stderr.strip()[-500:], failed)
             return None
         os.replace(partial, compiled)
     logger.info("precompiled the standard headers into %s", compiled)

@@ -43,12 +43,24 @@ def test_switched_off_or_without_gcc_there_is_no_prelude(tmp_path, monkeypatch):
 
 
 @needs_gcc
-def test_a_failing_build_warns_and_leaves_no_header(tmp_path, caplog):
+def test_a_failing_build_warns_once_and_leaves_no_header(tmp_path, caplog, monkeypatch):
     with caplog.at_level("WARNING", logger="bioplastic.precompiled"):
         assert precompiled.precompiled_prelude(tmp_path, ["-fno-such-flag"]) is None
     assert "precompiling the standard headers failed" in caplog.text
     assert "-fno-such-flag" in caplog.text
     assert not list((tmp_path / "prelude").rglob("*.gch*"))
+    report, = (tmp_path / "prelude").rglob(precompiled.FAILED_NAME)
+    assert "-fno-such-flag" in report.read_text()  # the command and GCC's complaint
+    # the same flags again (here or in another process): no second attempt
+    monkeypatch.setattr(precompiled.subprocess, "run", lambda *args, **kwargs: pytest.fail(
+        "the compiler was called again for flags that failed"))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="bioplastic.precompiled"):
+        assert precompiled.precompiled_prelude(tmp_path, ["-fno-such-flag"]) is None
+    assert not caplog.text
+    report.unlink()  # deleting the record allows a new attempt
+    with pytest.raises(pytest.fail.Exception, match="called again"):
+        precompiled.precompiled_prelude(tmp_path, ["-fno-such-flag"])
 
 
 def test_use_prelude_replaces_an_earlier_one_and_export_drops_it(tmp_path, monkeypatch):
