@@ -32,15 +32,22 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--presentations", type=int, default=2000,
                         help="training presentations per layer (epochs = this / size)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="model-file override, as for accuracy.py; it also names the "
+                             "results, so that they never replace the model file's rows")
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    # e.g. --set alpha_plus=0.05 -> "_alpha-plus-0.05" (as accuracy.py's own names)
+    tag = "".join("_" + item.replace("_", "-").replace("=", "-").replace("*", "")
+                  for item in args.set)
+    overrides = [f"--set={item}" for item in args.set]
     table = {}
     for size in args.sizes:
         epochs = max(1, math.ceil(args.presentations / size))
         for seed in args.seeds:
             command = ["--model", "adaptive-conv", "--neurons", str(args.neurons),
                        "--train-samples", str(size), "--balanced", "--epochs", str(epochs),
-                       "--seed", str(seed), "--name", f"adaptive_conv_few_shot_{size}_seed{seed}",
-                       "--out", f"runs/bench-conv-few-shot-{size}-seed{seed}"] + rest
+                       "--seed", str(seed), "--name", f"adaptive_conv_few_shot_{size}_seed{seed}{tag}",
+                       "--out", f"runs/bench-conv-few-shot-{size}-seed{seed}{tag}"] + overrides + rest
             results = accuracy(command, script="accuracy.py")
             table.setdefault(size, []).append(results["accuracy_all"])
     print("\nfew-shot MNIST (full test set, all-activity vote):")

@@ -182,11 +182,21 @@ def _sample_sd(values):
 
 
 def _few_shot_groups():
-    """Few-shot results by number of training images."""
+    """Few-shot results by (model-file overrides, layer size, training images).
+
+    The model file's defaults (no overrides) sort first; runs with other values
+    are grouped apart, so that they never enter the default rows' mean.
+    """
     few = {}
     for result in _load("adaptive_conv_few_shot_*.json"):
-        few.setdefault(result["config"]["train_samples"], []).append(result)
-    return few
+        cfg = result["config"]
+        overrides = tuple(sorted(cfg["overrides"].items()))
+        few.setdefault((overrides, cfg["n_neurons"], cfg["train_samples"]), []).append(result)
+    return dict(sorted(few.items()))
+
+
+def _few_shot_setting(overrides):
+    return ", ".join(f"`{name}={value}`" for name, value in overrides) or "model file"
 
 
 def _few_shot_command(runs):
@@ -194,7 +204,8 @@ def _few_shot_command(runs):
     return (f"python benchmarks/few_shot.py --neurons {cfg['n_neurons']} --sizes "
             f"{cfg['train_samples']} --seeds "
             + " ".join(str(r["config"]["seed"]) for r in runs)
-            + f" --presentations {cfg['train_samples'] * cfg['epochs']}")
+            + f" --presentations {cfg['train_samples'] * cfg['epochs']}"
+            + "".join(f" --set {name}={value}" for name, value in sorted(cfg["overrides"].items())))
 
 
 def conv_section():
@@ -238,24 +249,21 @@ def conv_section():
         lines += ["Few-shot MNIST (training images drawn with the seed, the same number "
                   "per class; labels assigned with the same images; mean +- sample sd "
                   "over the seeds).", "",
-                  "| training images | accuracy, mean +- sd | seeds | presentations per "
-                  "layer | neurons | paper (SNN) | paper (ANN) |",
-                  "|---|---|---|---|---|---|---|"]
-        for size in sorted(few):
-            values = np.array([r["accuracy_all"] for r in few[size]]) * 100
-            cfg = few[size][0]["config"]
+                  "| setting | training images | accuracy, mean +- sd | seeds | "
+                  "presentations per layer | neurons | paper (SNN) | paper (ANN) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for (overrides, neurons, size), runs in few.items():
+            values = np.array([r["accuracy_all"] for r in runs]) * 100
             snn, ann = FEW_SHOT_PAPER.get(size, (None, None))
-            lines.append(f"| {size} | {values.mean():.2f} +- {_sample_sd(values):.2f}% | "
-                         f"{len(values)} | {size * cfg['epochs']} | {cfg['n_neurons']} | "
+            spread = f" +- {_sample_sd(values):.2f}" if len(values) > 1 else ""
+            lines.append(f"| {_few_shot_setting(overrides)} | {size} | {values.mean():.2f}"
+                         f"{spread}% | {len(values)} | "
+                         f"{size * runs[0]['config']['epochs']} | {neurons} | "
                          f"{'' if snn is None else f'{snn:.2f}%'} | "
                          f"{'' if ann is None else f'{ann:.2f}%'} |")
-        first = few[min(few)]
-        presentations = min(r["config"]["train_samples"] * r["config"]["epochs"]
-                            for runs in few.values() for r in runs)
-        lines += ["", "Command:", "", "    python benchmarks/few_shot.py --neurons "
-                  f"{first[0]['config']['n_neurons']} --seeds "
-                  + " ".join(str(r["config"]["seed"]) for r in first)
-                  + f" --presentations {presentations}", ""]
+        lines += ["", "Commands:", ""] + [f"    {_few_shot_command(runs)}   "
+                                          f"# {runs[0]['benchmark']['date']}"
+                                          for runs in few.values()] + [""]
     return lines if (ablation or few) else []
 
 
@@ -340,14 +348,17 @@ def reproduction_rows():
                          train_time=_duration(_train_seconds(result)),
                          device=cfg["device"], command=result["benchmark"]["command"],
                          date=result["benchmark"]["date"]))
-    for size, runs in sorted(_few_shot_groups().items()):
+    for (overrides, _, size), runs in _few_shot_groups().items():
         values = [100 * r["accuracy_all"] for r in runs]
         cfg = runs[0]["config"]
         snn, _ = FEW_SHOT_PAPER.get(size, (None, None))
+        setting = "".join(f"`{name}={value}` " for name, value in overrides)
         rows.append(dict(model="adaptive-conv", dataset=cfg["dataset"], size=cfg["n_neurons"],
-                         setting=f"few-shot, {size} images, {len(values)} seeds",
+                         setting=f"{setting}few-shot, {size} images, {len(values)} "
+                                 + ("seeds" if len(values) > 1 else "seed"),
                          paper="" if snn is None else f"{snn:.2f}",
-                         ours=f"{sum(values) / len(values):.2f} ± {_sample_sd(values):.2f}%",
+                         ours=(f"{values[0]:.2f}%" if len(values) == 1 else
+                               f"{sum(values) / len(values):.2f} ± {_sample_sd(values):.2f}%"),
                          met="", train_time=_duration(sum(map(_train_seconds, runs)) / len(runs))
                          + " per seed", device=cfg["device"], command=_few_shot_command(runs),
                          date=runs[0]["benchmark"]["date"]))
