@@ -36,7 +36,7 @@ def main(argv=None):
                         help="model-file override, as for accuracy.py; it also names the "
                              "results, so that they never replace the model file's rows")
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    # e.g. --set alpha_plus=0.05 -> "_alpha-plus-0.05" (as accuracy.py's own names)
+    # e.g. --set alpha_plus=0.05 -> "_alpha-plus-0.05", the form of the recorded results
     tag = "".join("_" + item.replace("_", "-").replace("=", "-").replace("*", "")
                   for item in args.set)
     overrides = [f"--set={item}" for item in args.set]

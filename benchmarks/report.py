@@ -195,8 +195,16 @@ def _few_shot_groups():
     return dict(sorted(few.items()))
 
 
-def _few_shot_setting(overrides):
-    return ", ".join(f"`{name}={value}`" for name, value in overrides) or "model file"
+def _few_shot_setting(overrides, default="model file"):
+    return ", ".join(f"`{name}={value}`" for name, value in overrides) or default
+
+
+def _few_shot_accuracy(values, plus_minus):
+    """Mean accuracy in %, with the sample sd when there is more than one seed."""
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.2f}%"
+    return f"{mean:.2f} {plus_minus} {_sample_sd(values):.2f}%"
 
 
 def _few_shot_command(runs):
@@ -210,7 +218,6 @@ def _few_shot_command(runs):
 
 def conv_section():
     """Adaptive convolutional STDP: ablation (Fig. 5) and few-shot (Table 3) tables."""
-    import numpy as np
     lines = ["## Adaptive convolutional STDP", "",
              "The full-size runs are in the accuracy table above. Below, the ablation "
              "adds one module at a time (`benchmarks/conv_ablation.py`), and the "
@@ -253,11 +260,10 @@ def conv_section():
                   "presentations per layer | neurons | paper (SNN) | paper (ANN) |",
                   "|---|---|---|---|---|---|---|---|"]
         for (overrides, neurons, size), runs in few.items():
-            values = np.array([r["accuracy_all"] for r in runs]) * 100
+            values = [100 * r["accuracy_all"] for r in runs]
             snn, ann = FEW_SHOT_PAPER.get(size, (None, None))
-            spread = f" +- {_sample_sd(values):.2f}" if len(values) > 1 else ""
-            lines.append(f"| {_few_shot_setting(overrides)} | {size} | {values.mean():.2f}"
-                         f"{spread}% | {len(values)} | "
+            lines.append(f"| {_few_shot_setting(overrides)} | {size} | "
+                         f"{_few_shot_accuracy(values, '+-')} | {len(values)} | "
                          f"{size * runs[0]['config']['epochs']} | {neurons} | "
                          f"{'' if snn is None else f'{snn:.2f}%'} | "
                          f"{'' if ann is None else f'{ann:.2f}%'} |")
@@ -352,13 +358,12 @@ def reproduction_rows():
         values = [100 * r["accuracy_all"] for r in runs]
         cfg = runs[0]["config"]
         snn, _ = FEW_SHOT_PAPER.get(size, (None, None))
-        setting = "".join(f"`{name}={value}` " for name, value in overrides)
+        setting = _few_shot_setting(overrides, default="")
         rows.append(dict(model="adaptive-conv", dataset=cfg["dataset"], size=cfg["n_neurons"],
-                         setting=f"{setting}few-shot, {size} images, {len(values)} "
+                         setting=f"{setting} few-shot, {size} images, {len(values)} ".lstrip()
                                  + ("seeds" if len(values) > 1 else "seed"),
                          paper="" if snn is None else f"{snn:.2f}",
-                         ours=(f"{values[0]:.2f}%" if len(values) == 1 else
-                               f"{sum(values) / len(values):.2f} ± {_sample_sd(values):.2f}%"),
+                         ours=_few_shot_accuracy(values, "±"),
                          met="", train_time=_duration(sum(map(_train_seconds, runs)) / len(runs))
                          + " per seed", device=cfg["device"], command=_few_shot_command(runs),
                          date=runs[0]["benchmark"]["date"]))
