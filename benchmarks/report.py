@@ -347,7 +347,8 @@ def reproduction_rows():
                          paper=run["paper"], ours=f"{run['accuracy']:.2f}%",
                          met=_verdict(run["accuracy"], run["target"]),
                          train_time=_duration(run["train_seconds"]),
-                         device=cfg["device"], command=result["benchmark"]["command"],
+                         device=_gpu_device(cfg["device"], result["machine"]),
+                         command=result["benchmark"]["command"],
                          date=result["benchmark"]["date"]))
     for result in _load("mstdp_*.json"):
         if "accuracy_label" not in result or result["phases"]["test"]["samples"] < 10000:
@@ -504,10 +505,11 @@ def throughput_section():
             simulation = (f"{info['peak_rss_simulation_mb']:.0f}" if device != "runtime"
                           else "(in the Python process)")
             compiler = f"{info['peak_rss_compiler_mb']:.0f}" if info['peak_rss_compiler_mb'] else "-"
+            on_gpu = _gpu_device(device, result["machine"])
             if "CPU-only" in info.get("status", ""):
                 device = f"{device} (GeNN CPU-only mode)"
-            elif _gpu_device(device, result["machine"]) != device:
-                device = _gpu_device(device, result["machine"])
+            elif on_gpu != device:
+                device = on_gpu
             elif result["machine"]["brian2"].startswith("2.5"):
                 device = f"{device} (GeNN environment, Brian2 {result['machine']['brian2']})"
             lines.append(
