@@ -130,7 +130,7 @@ def accuracy_section():
             f"{'' if target is None else f'>= {target:g}%'} | "
             f"{_verdict(run['accuracy'], target)} | "
             f"{run['train_seconds'] / 60:.1f} min | {evaluation / 60:.1f} min | "
-            f"{cfg['device']} |")
+            f"{_gpu_device(cfg['device'], result['machine'])} |")
         machines.add(_machine(result["machine"]))
         if "benchmark" in result:
             commands.append(f"    {result['benchmark']['command']}   "
@@ -208,12 +208,12 @@ def _few_shot_setting(overrides, default="model file"):
     return ", ".join(f"`{name}={value}`" for name, value in overrides) or default
 
 
-def _few_shot_accuracy(values, plus_minus):
+def _few_shot_accuracy(values):
     """Mean accuracy in %, with the sample sd when there is more than one seed."""
     mean = sum(values) / len(values)
     if len(values) == 1:
         return f"{mean:.2f}%"
-    return f"{mean:.2f} {plus_minus} {_sample_sd(values):.2f}%"
+    return f"{mean:.2f} ± {_sample_sd(values):.2f}%"
 
 
 def _few_shot_command(runs):
@@ -263,16 +263,16 @@ def conv_section():
     few = _few_shot_groups()
     if few:
         lines += ["Few-shot MNIST (training images drawn with the seed, the same number "
-                  "per class; labels assigned with the same images; mean +- sample sd "
+                  "per class; labels assigned with the same images; mean ± sample sd "
                   "over the seeds).", "",
-                  "| setting | training images | accuracy, mean +- sd | seeds | "
+                  "| setting | training images | accuracy, mean ± sd | seeds | "
                   "presentations per layer | neurons | paper (SNN) | paper (ANN) |",
                   "|---|---|---|---|---|---|---|---|"]
         for (overrides, neurons, size), runs in few.items():
             values = [100 * r["accuracy_all"] for r in runs]
             snn, ann = FEW_SHOT_PAPER.get(size, (None, None))
             lines.append(f"| {_few_shot_setting(overrides)} | {size} | "
-                         f"{_few_shot_accuracy(values, '+-')} | {len(values)} | "
+                         f"{_few_shot_accuracy(values)} | {len(values)} | "
                          f"{size * runs[0]['config']['epochs']} | {neurons} | "
                          f"{'' if snn is None else f'{snn:.2f}%'} | "
                          f"{'' if ann is None else f'{ann:.2f}%'} |")
@@ -374,9 +374,10 @@ def reproduction_rows():
                          setting=f"{setting} few-shot, {size} images, {len(values)} ".lstrip()
                                  + ("seeds" if len(values) > 1 else "seed"),
                          paper="" if snn is None else f"{snn:.2f}",
-                         ours=_few_shot_accuracy(values, "±"),
+                         ours=_few_shot_accuracy(values),
                          met="", train_time=_duration(sum(map(_train_seconds, runs)) / len(runs))
-                         + " per seed", device=cfg["device"], command=_few_shot_command(runs),
+                         + " per seed", device=_gpu_device(cfg["device"], runs[0]["machine"]),
+                         command=_few_shot_command(runs),
                          date=runs[0]["benchmark"]["date"]))
     for result in _load("sweep_*.json"):
         sweep, bench = result["sweep"], result["benchmark"]
