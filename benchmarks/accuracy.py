@@ -100,6 +100,9 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
           f"{args.dataset}, device {args.device}")
     if "accuracy_label" in results:
         print(f"test accuracy (label neurons):     {100 * results['accuracy_label']:.2f}%")
+    if "diverged" in results:
+        print(f"dynamics ran away in phase {results['diverged']['phase']} "
+              f"(first seen after {results['diverged']['samples']} samples)")
     if "generation" in results:
         print(f"generated digits labelled as their own class: "
               f"{100 * results['generation']['self_classified']:.1f}%")

@@ -149,10 +149,14 @@ def mstdp_section():
              "table). *Generated* is the "
              "fraction of digits generated from each label (10 per class) that the same "
              "network's classify mode labels with that class. Paper: 96% on 500 test "
-             "samples after 10,000 training samples shown 50 times, 2048 hidden neurons.",
+             "samples after 10,000 training samples shown 50 times, 2048 hidden neurons. "
+             "*Ran away*: the phase and sample count at whose chunk's end the states "
+             "first passed the model's bound (`DivergenceWarning`; recorded in the results "
+             "since 2026-11-27, so older rows leave it blank even where docs/mstdp.md "
+             "reports a run-away).",
              "", "| hidden | iterations per sample (clamped + free) x cycles | train samples "
-             "| test samples | accuracy | target | met | generated | train time | test time "
-             "| device |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| test samples | accuracy | target | met | ran away | generated | train time "
+             "| test time | device |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     commands, found = [], False
     for result in _load("mstdp_*.json"):
         if "accuracy_label" not in result:
@@ -169,11 +173,13 @@ def mstdp_section():
             iterations += " " + ", ".join(f"`{k}={v}`" for k, v in others.items())
         accuracy = 100 * result["accuracy_label"]
         generated = result.get("generation", {}).get("self_classified")
+        diverged = result.get("diverged")
+        ran_away = f"{diverged['phase']}, by {diverged['samples']}" if diverged else ""
         lines.append(
             f"| {cfg['n_neurons']} | {iterations} | {cfg['train_samples']} x {cfg['epochs']} | "
             f"{phases['test']['samples']} | {accuracy:.2f}% | >= 93% | "
             f"{'yes' if accuracy >= 93 else f'no ({accuracy - 93:+.1f} points)'} | "
-            f"{'' if generated is None else f'{100 * generated:.0f}%'} | "
+            f"{ran_away} | {'' if generated is None else f'{100 * generated:.0f}%'} | "
             f"{phases['train']['seconds'] / 60:.1f} min | {phases['test']['seconds'] / 60:.1f} min "
             f"| {_gpu_device(cfg['device'], result['machine'])} |")
         if "benchmark" in result:

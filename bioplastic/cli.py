@@ -179,6 +179,10 @@ def _cmd_check(args):
 def _print_results(results):
     if "accuracy_label" in results:
         print(f"test accuracy of the label neurons: {100 * results['accuracy_label']:.2f}%")
+    if "diverged" in results:
+        diverged = results["diverged"]
+        print(f"the dynamics ran away in phase {diverged['phase']} (first seen after "
+              f"{diverged['samples']} samples): these answers are meaningless")
     if "accuracy_supervised" in results:
         print(f"test accuracy of the supervised layer: "
               f"{100 * results['accuracy_supervised']:.2f}%")

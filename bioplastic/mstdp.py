@@ -388,14 +388,14 @@ class EnergyNetwork:
                                          self.network.get("hidden.s")])
         state["velocity"] = np.concatenate([self.network.get("visible.v"),
                                             self.network.get("hidden.v")])
-        _check_divergence(state, self.mode)
+        diverged = _check_divergence(state, self.mode)
         ends = self._phase_ends(n)
         last_clamped, last_free = ends[:, -2], ends[:, -1]
         outputs = last_free if self.mode == "train" else last_clamped
         if self.record_visible:
             outputs = outputs[:, LABEL_SLICE]
         return ChunkResult(np.arange(n), np.zeros(n, dtype=int), None, n, 0, None, outputs,
-                           extras={"phase_ends": ends})
+                           extras={"phase_ends": ends}, diverged=diverged)
 
     def _phase_ends(self, n):
         """Recorded states at each sample's start and at the end of each of its phases.
@@ -439,18 +439,26 @@ class DivergenceWarning(RuntimeWarning):
 
 
 def _check_divergence(state, mode):
-    """Warn when states are non-finite or far beyond where rho saturates."""
+    """Warn when states are non-finite or far beyond where rho saturates.
+
+    Returns
+    -------
+    str or None
+        The warning's message, or None when the states are within bounds.
+    """
     s = np.asarray(state["state"])
     largest = float(np.max(np.abs(s))) if np.all(np.isfinite(s)) else float("inf")
-    if largest > STATE_LIMIT:
-        weight = max(float(np.max(np.abs(state[key]))) for key in
-                     ("weights_visible_hidden", "weights_hidden_visible",
-                      "weights_hidden_hidden"))
-        warnings.warn(
-            f"MSTDP {mode}: the dynamics have run away (largest |s| = {largest:.3g}, "
-            f"largest |W| = {weight:.3g}); answers from here on are meaningless. Lower "
-            "learning_rate or step_size, or use longer phases (clamped_iterations, "
-            "free_iterations) so that each phase settles", DivergenceWarning, stacklevel=3)
+    if largest <= STATE_LIMIT:
+        return None
+    weight = max(float(np.max(np.abs(state[key]))) for key in
+                 ("weights_visible_hidden", "weights_hidden_visible",
+                  "weights_hidden_hidden"))
+    message = (f"MSTDP {mode}: the dynamics have run away (largest |s| = {largest:.3g}, "
+               f"largest |W| = {weight:.3g}); answers from here on are meaningless. Lower "
+               "learning_rate or step_size, or use longer phases (clamped_iterations, "
+               "free_iterations) so that each phase settles")
+    warnings.warn(message, DivergenceWarning, stacklevel=3)
+    return message
 
 
 def _run_samples(model, state, n_hidden, mode, device_name, images, labels, seed,

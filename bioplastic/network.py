@@ -199,6 +199,9 @@ class ChunkResult:
     extras : dict or None
         Further per-sample records of a model (e.g. the MSTDP network's visible
         states at the ends of its clamped and free phases).
+    diverged : str or None
+        Why the network's dynamics are judged to have run away by the end of this
+        chunk (the MSTDP network's state bound), else None.
     """
 
     rows: np.ndarray
@@ -210,6 +213,7 @@ class ChunkResult:
     final_outputs: np.ndarray = None
     extras: dict = None
     final_first_spikes: np.ndarray = None
+    diverged: str = None
 
 
 def schedule_from_counts(slot_totals, initial_retries, protocol):

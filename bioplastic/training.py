@@ -451,6 +451,10 @@ class Run:
                 progress["slots"] += len(result.rows)
                 if progress["position"] >= total:
                     progress["done"] = True
+                if result.diverged and "diverged" not in self.meta:
+                    # the first chunk whose dynamics ran away; results.json names it
+                    self.meta["diverged"] = {"phase": phase.name, "samples": start + done,
+                                             "message": result.diverged}
                 self._save()
                 if bar is not None:
                     bar.update(done)
@@ -543,6 +547,8 @@ class Run:
         results = {"config": cfg.to_dict(), "machine": self.meta["machine"],
                    "compile_seconds": self.meta["compile_seconds"],
                    "curve": self.meta["curve"], "phases": {}}
+        if "diverged" in self.meta:
+            results["diverged"] = self.meta["diverged"]
         for phase in self.phase_names:
             progress = self.meta["progress"][phase]
             samples = progress["position"]

@@ -256,6 +256,7 @@ def test_train_generate_classify_round_trip_on_the_command_line(tmp_path, data_d
     assert 0 <= results["accuracy_label"] <= 1
     assert len(results["curve"]) == 3 and "free_phase" in results["curve"][0]
     assert np.sum(results["confusion_label"]) == 20
+    assert "diverged" not in results
 
     assert main(["-q", "generate", "--out", str(out), "--per-label", "2",
                  "--fixed-point-samples", "2"]) == 0
@@ -331,3 +332,23 @@ def test_runaway_dynamics_are_reported():
             network.run_chunk(healthy, _images(2), 0, seed=0)
     finally:
         network.close()
+
+
+def test_runaway_dynamics_are_named_in_the_results(tmp_path, data_dir, capsys):
+    import json
+    from bioplastic.training import Run, RunConfig
+    config = RunConfig(model="mstdp", n_neurons=N_HIDDEN, train_samples=4, test_samples=2,
+                       device=SEMANTICS_DEVICE, data_dir=str(data_dir), chunk_slots=2,
+                       overrides=dict(SHORT))
+    run = Run(config, tmp_path / "run", progress=False)
+    run.arrays["state"][N_VISIBLE] = np.nan  # as after an overflow in the first chunk
+    with pytest.warns(mstdp.DivergenceWarning):
+        results = run.run()
+    assert results["diverged"]["phase"] == "train"
+    assert results["diverged"]["samples"] == 2  # the end of the first chunk, not a later one
+    assert "run away (largest |s| = inf" in results["diverged"]["message"]
+    written = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert written["diverged"] == results["diverged"]
+    assert main(["evaluate", "--out", str(tmp_path / "run")]) == 0
+    assert ("the dynamics ran away in phase train (first seen after 2 samples)"
+            in capsys.readouterr().out)
