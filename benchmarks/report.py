@@ -171,6 +171,8 @@ def mstdp_section():
                   ("clamped_iterations", "free_iterations", "train_cycles")}
         if others:
             iterations += " " + ", ".join(f"`{k}={v}`" for k, v in others.items())
+        if cfg.get("seed", 1) != 1:
+            iterations += f" seed {cfg['seed']}"
         accuracy = 100 * result["accuracy_label"]
         generated = result.get("generation", {}).get("self_classified")
         diverged = result.get("diverged")
