@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from bioplastic.training import MODELS, Run, RunConfig
+from bioplastic.training import MODELS, Run, RunConfig, divergence_note
 
 HERE = Path(__file__).resolve().parent
 
@@ -100,9 +100,9 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
           f"{args.dataset}, device {args.device}")
     if "accuracy_label" in results:
         print(f"test accuracy (label neurons):     {100 * results['accuracy_label']:.2f}%")
-    if "diverged" in results:
-        print(f"dynamics ran away in phase {results['diverged']['phase']} "
-              f"(first seen after {results['diverged']['samples']} samples)")
+    note = divergence_note(results)
+    if note:
+        print(note)
     if "generation" in results:
         print(f"generated digits labelled as their own class: "
               f"{100 * results['generation']['self_classified']:.1f}%")

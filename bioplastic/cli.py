@@ -34,7 +34,7 @@ from .checkpoint import CheckpointError
 from .datasets import DATASETS, DatasetError
 from .modelfile import ModelFileError
 from .devices import DEVICES, default_device
-from .training import MODELS
+from .training import MODELS, divergence_note
 
 MODEL_NAMES = tuple(MODELS)
 
@@ -179,10 +179,9 @@ def _cmd_check(args):
 def _print_results(results):
     if "accuracy_label" in results:
         print(f"test accuracy of the label neurons: {100 * results['accuracy_label']:.2f}%")
-    if "diverged" in results:
-        diverged = results["diverged"]
-        print(f"the dynamics ran away in phase {diverged['phase']} (first seen after "
-              f"{diverged['samples']} samples): these answers are meaningless")
+    note = divergence_note(results)
+    if note:
+        print(note)
     if "accuracy_supervised" in results:
         print(f"test accuracy of the supervised layer: "
               f"{100 * results['accuracy_supervised']:.2f}%")

@@ -600,6 +600,15 @@ class Run:
         return results
 
 
+def divergence_note(results):
+    """One line saying where a run's dynamics ran away, or None if they did not."""
+    diverged = results.get("diverged")
+    if not diverged:
+        return None
+    return (f"the dynamics ran away in phase {diverged['phase']} (first seen after "
+            f"{diverged['samples']} samples): these answers are meaningless")
+
+
 def config_from_checkpoint(out_dir):
     """The RunConfig stored in a run folder (to resume or evaluate it)."""
     _, meta = load_checkpoint(Path(out_dir) / CHECKPOINT)
