@@ -180,8 +180,7 @@ def mstdp_section():
         lines.append(
             f"| {cfg['n_neurons']} | {iterations} | {cfg['train_samples']} x {cfg['epochs']} | "
             f"{phases['test']['samples']} | {accuracy:.2f}% | >= 93% | "
-            f"{'yes' if accuracy >= 93 else f'no ({accuracy - 93:+.1f} points)'} | "
-            f"{ran_away} | {'' if generated is None else f'{100 * generated:.0f}%'} | "
+            f"{_verdict(accuracy, 93.0)} | {ran_away} | {'' if generated is None else f'{100 * generated:.0f}%'} | "
             f"{phases['train']['seconds'] / 60:.1f} min | {phases['test']['seconds'] / 60:.1f} min "
             f"| {_gpu_device(cfg['device'], result['machine'])} |")
         if "benchmark" in result:
