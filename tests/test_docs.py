@@ -51,6 +51,14 @@ def test_model_pages_are_generated_from_the_model_files(built_docs):
         assert "\\begin{aligned}" in page  # equations rendered as LaTeX (MathJax)
 
 
+def test_benchmark_page_is_up_to_date_with_the_results_and_notes():
+    # docs/benchmarks.md is generated; a result file or a NOTES.md edit without a
+    # rerun of the report would leave the page telling an older story
+    page = (ROOT / "docs" / "benchmarks.md").read_text()
+    assert page == _report().render(), (
+        "docs/benchmarks.md is out of date: run `python benchmarks/report.py`")
+
+
 def test_reproduction_table_lists_every_benchmark_result(built_docs):
     rows = _report().reproduction_rows()
     assert len(rows) >= 10
