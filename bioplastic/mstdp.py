@@ -34,12 +34,21 @@ from .devices import default_device
 from .simulation import CompiledNetwork, network_project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "load_model", "initial_state",
-           "phases", "energy", "EnergyNetwork", "Network", "N_VISIBLE", "N_CLASSES"]
+           "phases", "energy", "check_learning_rate", "EnergyNetwork", "Network",
+           "N_VISIBLE", "N_CLASSES"]
 
 MODEL_FILE = "mstdp.py"
 #: States beyond this size mean the dynamics have run away (rho is saturated far
 #: earlier: rho(5) = 1 - 2e-9 with gain 4).
 STATE_LIMIT = 50.0
+#: learning_rate x hidden neurons above which MNIST training ran away within two
+#: passes in the runs measured (docs/mstdp.md, "The stable rate falls as 1 / hidden"):
+#: 0.128 ran away in the second pass at 64 hidden neurons, 0.32 and 0.51 in the
+#: first; 0.064 stayed bounded. A label neuron sums over all hidden neurons, so the
+#: drive that one step of the rule adds grows with their number.
+RATE_TIMES_HIDDEN_LIMIT = 0.1
+#: ... and the largest value that stayed bounded (suggested when the limit is passed)
+RATE_TIMES_HIDDEN_STABLE = 0.064
 N_CLASSES = 10
 N_VISIBLE = N_INPUT + N_CLASSES
 #: Where the label neurons sit among the visible neurons.
@@ -224,6 +233,8 @@ class EnergyNetwork:
         self.n_neurons = int(n_neurons)
         self.mode = mode
         self.learning, self.clamped_part, self.random_start = MODES[mode]
+        if self.learning:
+            check_learning_rate(model, self.n_neurons)
         self.record_visible = (mode == "generate") if record_visible is None else record_visible
         cycles = int(model["train_cycles"] if mode == "train" else model["test_cycles"])
         self.schedule = Schedule(int(model["clamped_iterations"]),
@@ -436,6 +447,32 @@ Network = EnergyNetwork
 
 class DivergenceWarning(RuntimeWarning):
     """The network's states or weights have run away (learning is unstable)."""
+
+
+class LearningRateWarning(UserWarning):
+    """The learning rate is larger than any that stayed stable at this network size."""
+
+
+def check_learning_rate(model, n_hidden):
+    """Warn when ``learning_rate`` x ``n_hidden`` exceeds :data:`RATE_TIMES_HIDDEN_LIMIT`.
+
+    Returns
+    -------
+    str or None
+        The warning's message, or None when the rate is within the measured bound.
+    """
+    rate = float(model["learning_rate"])
+    if rate * n_hidden <= RATE_TIMES_HIDDEN_LIMIT:
+        return None
+    message = (f"MSTDP: learning_rate x hidden neurons = {rate:g} x {n_hidden} = "
+               f"{rate * n_hidden:.3g}; measured runs above {RATE_TIMES_HIDDEN_LIMIT:g} ran "
+               "away within two passes over MNIST (0.128 in the second, 0.32 and more in "
+               "the first; docs/mstdp.md). "
+               f"For a bounded run use --set learning_rate="
+               f"{RATE_TIMES_HIDDEN_STABLE / n_hidden:.2g} ({RATE_TIMES_HIDDEN_STABLE:g} / "
+               "hidden neurons); check 'diverged' in results.json either way")
+    warnings.warn(message, LearningRateWarning, stacklevel=3)
+    return message
 
 
 def _check_divergence(state, mode):

@@ -25,16 +25,19 @@ network is still near chance: it shows the workflow, not the result::
 
     python examples/mstdp.py --data-dir ../shared/data
 
-128 hidden neurons, 10,000 training samples (38 min here, 49.9% on the test set)::
+64 hidden neurons, 10,000 training samples shown twice (30 min here, 63.9% on
+the test set)::
 
-    python examples/mstdp.py --hidden 128 --train-samples 10000 --test-samples 10000 \\
-        --out runs/mstdp-128
+    python examples/mstdp.py --hidden 64 --train-samples 10000 --epochs 2 \\
+        --test-samples 10000 --out runs/mstdp-64
 
 The paper's network (2048 hidden neurons, 10,000 training samples shown 50 times)
-costs about 9.9 s per training sample on one CPU core (see docs/mstdp.md)::
+costs about 9.9 s per training sample on one CPU core (see docs/mstdp.md). The
+paper's learning rate runs away at that size (the stable rate falls as 1 / hidden
+neurons, and a training network warns above 0.1 / hidden), so scale it::
 
     python examples/mstdp.py --hidden 2048 --train-samples 10000 --epochs 50 \\
-        --test-samples 10000 --out runs/mstdp-2048
+        --test-samples 10000 --set learning_rate=3e-5 --out runs/mstdp-2048
 
 Every run uses the model file's iteration counts (10 cycles of 32 clamped + 32
 free iterations per training sample). Shorter phases (``--set

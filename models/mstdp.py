@@ -86,7 +86,7 @@ train_cycles = 10                # clamped/free cycles per training sample
 test_cycles = 3                  # cycles per sample when classifying or generating
 
 # --- learning --------------------------------------------------------------------
-learning_rate = 0.001            # alpha of the weight rule
+learning_rate = 0.001            # alpha of the weight rule (paper; ran away above 0.1 / hidden neurons here)
 bias_learning_rate = 0.001       # alpha of the bias rule
 
 # --- equations -------------------------------------------------------------------

@@ -84,6 +84,8 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
     return weights, bias, s, v
 
 
+# a rate far above the stable one makes the updates large enough to check exactly
+@pytest.mark.filterwarnings("ignore::bioplastic.mstdp.LearningRateWarning")
 @pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone",
                                                             marks=needs_standalone)])
 def test_brian2_equations_equal_the_papers_discrete_update(device):
@@ -315,6 +317,23 @@ def test_model_file_checks_specific_to_mstdp():
             "neuron_eqs"].replace("learning *", "plasticity *"),
             "synapse_eqs": "dw/dt = learning_rate * plasticity_post * rho_pre / dt : 1 "
                            "(clock-driven)"})
+
+
+def test_a_learning_rate_too_large_for_the_size_is_warned_about():
+    paper = mstdp.load_model()  # 0.001, which ran away at 512 hidden neurons
+    with pytest.warns(mstdp.LearningRateWarning, match=r"0\.001 x 2048 = 2\.05.*"
+                      r"--set learning_rate=3\.1e-05"):
+        assert mstdp.check_learning_rate(paper, 2048)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mstdp.LearningRateWarning)
+        assert mstdp.check_learning_rate(paper, 64) is None  # 0.064: bounded
+        EnergyNetwork(_model(learning_rate="0.05"), N_HIDDEN, "classify",
+                      SEMANTICS_DEVICE).close()  # frozen modes do not learn
+    # every training network checks it (CLI, Python API and benchmarks alike)
+    with pytest.warns(mstdp.LearningRateWarning, match=r"0\.05 x 5 = 0\.25"):
+        EnergyNetwork(_model(learning_rate="0.05"), N_HIDDEN, "train",
+                      SEMANTICS_DEVICE).close()
 
 
 def test_runaway_dynamics_are_reported():
