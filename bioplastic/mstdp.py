@@ -533,11 +533,18 @@ def generate_digits(model, state, n_hidden, labels, device_name=None, seed=1,
     return ends[:, -2, :N_INPUT]
 
 
+def classify_phase_ends(model, state, n_hidden, images, device_name=None, seed=1,
+                        chunk_slots=100):
+    """Label neurons' states at each image's start and at every phase end (classify
+    mode; the layout of :meth:`EnergyNetwork._phase_ends`)."""
+    return _run_samples(model, state, n_hidden, "classify", device_name,
+                        np.asarray(images, dtype=float), None, seed, chunk_slots)
+
+
 def classify_images(model, state, n_hidden, images, device_name=None, seed=1,
                     chunk_slots=100):
     """Predicted class of each image (classify mode, as in the test phase)."""
-    ends = _run_samples(model, state, n_hidden, "classify", device_name,
-                        np.asarray(images, dtype=float), None, seed, chunk_slots)
+    ends = classify_phase_ends(model, state, n_hidden, images, device_name, seed, chunk_slots)
     return predict(ends[:, -2])
 
 
