@@ -34,21 +34,21 @@ from .devices import default_device
 from .simulation import CompiledNetwork, network_project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "load_model", "initial_state",
-           "phases", "energy", "check_learning_rate", "EnergyNetwork", "Network",
+           "phases", "energy", "check_training", "EnergyNetwork", "Network",
            "N_VISIBLE", "N_CLASSES"]
 
 MODEL_FILE = "mstdp.py"
 #: States beyond this size mean the dynamics have run away (rho is saturated far
 #: earlier: rho(5) = 1 - 2e-9 with gain 4).
 STATE_LIMIT = 50.0
-#: learning_rate x hidden neurons above which MNIST training ran away within two
-#: passes in the runs measured (docs/mstdp.md, "The stable rate falls as 1 / hidden"):
-#: 0.128 ran away in the second pass at 64 hidden neurons, 0.32 and 0.51 in the
-#: first; 0.064 stayed bounded. A label neuron sums over all hidden neurons, so the
-#: drive that one step of the rule adds grows with their number.
-RATE_TIMES_HIDDEN_LIMIT = 0.1
-#: ... and the largest value that stayed bounded (suggested when the limit is passed)
-RATE_TIMES_HIDDEN_STABLE = 0.064
+#: learning_rate x hidden neurons x training samples shown after which MNIST
+#: training ran away in the runs measured (docs/mstdp.md, "Learning runs away after
+#: a fixed budget"): 1,600 to 2,100, e.g. at 64 hidden neurons rate 0.001 after about
+#: 26,000 samples, 0.002 after 12,500 and 0.005 after 6,500. A label neuron sums
+#: over all hidden neurons, so the drive the rule adds per sample grows with them.
+LEARNING_BUDGET_LIMIT = 1500
+#: ... and the largest budget of a run that stayed bounded (the suggested one)
+LEARNING_BUDGET_STABLE = 1280
 N_CLASSES = 10
 N_VISIBLE = N_INPUT + N_CLASSES
 #: Where the label neurons sit among the visible neurons.
@@ -74,10 +74,12 @@ SPEC = ModelSpec(
         "test_cycles": quantity(1, 1, 10000, integer=True),
         "learning_rate": quantity(1, 0, 1),
         "bias_learning_rate": quantity(1, 0, 1),
+        "weight_limit": quantity(1, 0, None),
         "phase_eqs": Field("equations"),
         "neuron_eqs": Field("equations"),
         "synapse_eqs": Field("equations"),
         "generate_sample_start": Field("code", optional=True),
+        "synapse_sample_start": Field("code", optional=True),
     },
     builder_identifiers={"clamp", "data", "drive", "learning_on", "drive_visible",
                          "drive_hidden", "rng_seed", "sample_duration"},
@@ -108,6 +110,9 @@ def load_model(path=None, overrides=None):
                           f"{float(model['state_init_high']):g}")
     check_defined_variables(model, REQUIRED_VARIABLES,
                             "the builder, the synapses or the checkpoints use it")
+    if float(model["weight_limit"]) > 0 and not model["synapse_sample_start"]:
+        raise field_error(model, "weight_limit", "is > 0 but the model file has no "
+                          "synapse_sample_start code to apply it")
     return model
 
 
@@ -233,8 +238,6 @@ class EnergyNetwork:
         self.n_neurons = int(n_neurons)
         self.mode = mode
         self.learning, self.clamped_part, self.random_start = MODES[mode]
-        if self.learning:
-            check_learning_rate(model, self.n_neurons)
         self.record_visible = (mode == "generate") if record_visible is None else record_visible
         cycles = int(model["train_cycles"] if mode == "train" else model["test_cycles"])
         self.schedule = Schedule(int(model["clamped_iterations"]),
@@ -316,6 +319,10 @@ class EnergyNetwork:
                 source, target, rule + f"\n{summed}_post = w * rho_pre : 1 (summed)",
                 method=method, order=-2, name=name, namespace=namespace)
             synapses.connect(condition=condition)
+            if self.learning and float(model["weight_limit"]) > 0:
+                synapses.run_regularly(model["synapse_sample_start"], dt=sample_duration,
+                                       when="start", order=1,
+                                       name=f"{name}_run_regularly_sample_start")
             return synapses
 
         visible_hidden = connect(visible, hidden, "drive_visible", "visible_hidden")
@@ -450,28 +457,32 @@ class DivergenceWarning(RuntimeWarning):
 
 
 class LearningRateWarning(UserWarning):
-    """The learning rate is larger than any that stayed stable at this network size."""
+    """The learning rate is too large for the network's size and training length."""
 
 
-def check_learning_rate(model, n_hidden):
-    """Warn when ``learning_rate`` x ``n_hidden`` exceeds :data:`RATE_TIMES_HIDDEN_LIMIT`.
+def check_training(model, n_hidden, samples):
+    """Warn when a training run will most likely run away.
+
+    The learning budget ``learning_rate`` x ``n_hidden`` x ``samples`` (training
+    samples shown, all epochs) above :data:`LEARNING_BUDGET_LIMIT` ran away in every
+    run measured.
 
     Returns
     -------
     str or None
-        The warning's message, or None when the rate is within the measured bound.
+        The warning's message, or None when the budget is within the measured bound.
     """
     rate = float(model["learning_rate"])
-    if rate * n_hidden <= RATE_TIMES_HIDDEN_LIMIT:
+    budget = rate * n_hidden * samples
+    if budget <= LEARNING_BUDGET_LIMIT:
         return None
-    message = (f"MSTDP: learning_rate x hidden neurons = {rate:g} x {n_hidden} = "
-               f"{rate * n_hidden:.3g}; measured runs above {RATE_TIMES_HIDDEN_LIMIT:g} ran "
-               "away within two passes over MNIST (0.128 in the second, 0.32 and more in "
-               "the first; docs/mstdp.md). "
-               f"For a bounded run use --set learning_rate="
-               f"{RATE_TIMES_HIDDEN_STABLE / n_hidden:.2g} ({RATE_TIMES_HIDDEN_STABLE:g} / "
-               "hidden neurons); check 'diverged' in results.json either way")
-    warnings.warn(message, LearningRateWarning, stacklevel=3)
+    message = (f"MSTDP: learning_rate x hidden neurons x training samples = {rate:g} x "
+               f"{n_hidden} x {samples} = {budget:.3g}; the measured runs ran away once "
+               "this passed about 1600 (docs/mstdp.md). For a bounded run use --set "
+               f"learning_rate={LEARNING_BUDGET_STABLE / (n_hidden * samples):.2g} "
+               f"({LEARNING_BUDGET_STABLE:g} / (hidden neurons x samples)); check 'diverged' "
+               "in results.json either way")
+    warnings.warn(message, LearningRateWarning, stacklevel=2)
     return message
 
 

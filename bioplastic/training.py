@@ -423,6 +423,9 @@ class Run:
             progress["done"] = True
             self._save()
             return
+        if phase.kind == "train" and hasattr(self.module, "check_training"):
+            # model-specific warnings about settings known to fail
+            self.module.check_training(self.model, cfg.n_neurons, total)
         network = self._network(phase.mode)
         state = {key: self.arrays[key] for key in self.module.STATE_KEYS}
         bar = tqdm(total=total, initial=progress["position"], unit="sample",

@@ -33,11 +33,13 @@ the test set)::
 
 The paper's network (2048 hidden neurons, 10,000 training samples shown 50 times)
 costs about 9.9 s per training sample on one CPU core (see docs/mstdp.md). The
-paper's learning rate runs away at that size (the stable rate falls as 1 / hidden
-neurons, and a training network warns above 0.1 / hidden), so scale it::
+paper's learning rate runs away long before that: the weights grow until the
+dynamics run away after about 1,600 / (learning_rate x hidden neurons) training
+samples, and a training run warns when its schedule goes beyond that. One pass at
+the paper's size with a rate that stays bounded::
 
-    python examples/mstdp.py --hidden 2048 --train-samples 10000 --epochs 50 \\
-        --test-samples 10000 --set learning_rate=3e-5 --out runs/mstdp-2048
+    python examples/mstdp.py --hidden 2048 --train-samples 10000 \\
+        --test-samples 10000 --set learning_rate=6e-5 --out runs/mstdp-2048
 
 Every run uses the model file's iteration counts (10 cycles of 32 clamped + 32
 free iterations per training sample). Shorter phases (``--set

@@ -59,6 +59,8 @@ Known deviations from the paper
   weights and biases see the same change.
 * Section 2.7's "smoothing derivative" term is not implemented: its formula did not
   survive the paper's text extraction and the reported results do not isolate it.
+* weight_limit (off by default) is not in the paper: an optional bound on the
+  weights, measured in docs/mstdp.md.
 * Iteration counts are parameters: the paper's 10 cycles of 32 + 32 iterations per
   training sample cost 640 iterations of a dense network; see docs/mstdp.md for
   the settings used in the benchmarks.
@@ -86,8 +88,9 @@ train_cycles = 10                # clamped/free cycles per training sample
 test_cycles = 3                  # cycles per sample when classifying or generating
 
 # --- learning --------------------------------------------------------------------
-learning_rate = 0.001            # alpha of the weight rule (paper; ran away above 0.1 / hidden neurons here)
+learning_rate = 0.001            # alpha of the weight rule (the paper's; docs/mstdp.md: it runs away in long runs)
 bias_learning_rate = 0.001       # alpha of the bias rule
+weight_limit = 0                 # clip |W| to this at each training sample's start (0: no clip, as in the paper)
 
 # --- equations -------------------------------------------------------------------
 # The builder adds: clamp (1 where this mode clamps the neuron), data (the value it
@@ -122,6 +125,11 @@ dw/dt = learning_rate * learning_post * rho_before_pre * (rho_post - rho_before_
 '''
 
 # --- sample start ----------------------------------------------------------------
+# Train mode with weight_limit > 0 only (not in the paper): bounds the weights,
+# which otherwise grow until the dynamics run away (docs/mstdp.md).
+synapse_sample_start = '''
+w = clip(w, -weight_limit, weight_limit)
+'''
 generate_sample_start = '''
 s = state_init_low + (state_init_high - state_init_low) * rand()
 v = 0

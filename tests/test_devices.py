@@ -321,7 +321,6 @@ def test_sym_stdp_trains_end_to_end_on_genn(data_dir, tmp_path, genn_cpu_only):
 
 
 @needs_genn
-@pytest.mark.filterwarnings("ignore::bioplastic.mstdp.LearningRateWarning")  # large on purpose
 def test_mstdp_trains_and_classifies_on_genn_as_on_runtime(data_dir, genn_cpu_only):
     """The MSTDP network has no spikes and no randomness outside generate mode, so
     GeNN must give the runtime device's numbers: after two training chunks every

@@ -10,6 +10,7 @@ import pytest
 from bioplastic import mstdp
 from bioplastic.cli import main
 from bioplastic.mstdp import LABEL_SLICE, N_INPUT, N_VISIBLE, EnergyNetwork
+from bioplastic.training import Run, RunConfig
 
 from conftest import TRAIN_DEVICE, needs_standalone
 
@@ -84,8 +85,6 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
     return weights, bias, s, v
 
 
-# a rate far above the stable one makes the updates large enough to check exactly
-@pytest.mark.filterwarnings("ignore::bioplastic.mstdp.LearningRateWarning")
 @pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone",
                                                             marks=needs_standalone)])
 def test_brian2_equations_equal_the_papers_discrete_update(device):
@@ -319,21 +318,49 @@ def test_model_file_checks_specific_to_mstdp():
                            "(clock-driven)"})
 
 
-def test_a_learning_rate_too_large_for_the_size_is_warned_about():
-    paper = mstdp.load_model()  # 0.001, which ran away at 512 hidden neurons
-    with pytest.warns(mstdp.LearningRateWarning, match=r"0\.001 x 2048 = 2\.05.*"
-                      r"--set learning_rate=3\.1e-05"):
-        assert mstdp.check_learning_rate(paper, 2048)
+def test_weight_limit_clips_the_weights_at_each_training_sample():
+    from bioplastic.modelfile import ModelFileError
+    model = _model(learning_rate="0", bias_learning_rate="0", weight_limit="0.05")
+    state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(4))  # U(-0.1, 0.1)
+    unclipped = {key: np.array(value) for key, value in state.items()}
+    before = mstdp.full_weights(state)
+    assert np.abs(before).max() > 0.05
+    used = {}
+    for mode, given in (("train", state), ("classify", unclipped)):
+        network = EnergyNetwork(model, N_HIDDEN, mode, SEMANTICS_DEVICE, chunk_slots=2)
+        try:
+            network.run_chunk(given, _images(2), 0, seed=0, labels=np.array([1, 2]))
+            used[mode] = network.network.get("visible_hidden.w")
+        finally:
+            network.close()
+    np.testing.assert_array_equal(mstdp.full_weights(state), np.clip(before, -0.05, 0.05))
+    # only training clips: classification uses the weights it was given
+    np.testing.assert_array_equal(used["classify"],
+                                  unclipped["weights_visible_hidden"].ravel())
+    with pytest.raises(ModelFileError, match="field 'weight_limit': is > 0 but the model "
+                                             "file has no synapse_sample_start"):
+        mstdp.load_model(overrides={"weight_limit": "1", "synapse_sample_start": ""})
+
+
+def test_a_learning_budget_beyond_the_measured_bound_is_warned_about(tmp_path, data_dir,
+                                                                    monkeypatch):
+    paper = mstdp.load_model()  # 0.001 x 2048 hidden x 50 passes over 10,000 images
+    with pytest.warns(mstdp.LearningRateWarning, match=r"0\.001 x 2048 x 500000 = 1\.02e\+06"
+                      r".*--set learning_rate=1\.3e-06"):
+        assert mstdp.check_training(paper, 2048, 500000)
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error", mstdp.LearningRateWarning)
-        assert mstdp.check_learning_rate(paper, 64) is None  # 0.064: bounded
-        EnergyNetwork(_model(learning_rate="0.05"), N_HIDDEN, "classify",
-                      SEMANTICS_DEVICE).close()  # frozen modes do not learn
-    # every training network checks it (CLI, Python API and benchmarks alike)
-    with pytest.warns(mstdp.LearningRateWarning, match=r"0\.05 x 5 = 0\.25"):
-        EnergyNetwork(_model(learning_rate="0.05"), N_HIDDEN, "train",
-                      SEMANTICS_DEVICE).close()
+        assert mstdp.check_training(paper, 64, 20000) is None  # 1,280: stayed bounded
+    with pytest.warns(mstdp.LearningRateWarning, match="= 1.92e\\+03"):
+        assert mstdp.check_training(paper, 64, 30000)  # ran away after 26,000 samples
+    # a training run checks its own budget (all epochs) before it starts
+    monkeypatch.setattr(mstdp, "LEARNING_BUDGET_LIMIT", 0.01)
+    config = RunConfig(model="mstdp", n_neurons=N_HIDDEN, train_samples=3, epochs=2,
+                       test_samples=0, device=SEMANTICS_DEVICE, overrides=SHORT,
+                       data_dir=str(data_dir))
+    with pytest.warns(mstdp.LearningRateWarning, match=r"0\.001 x 5 x 6 = 0\.03"):
+        Run(config, tmp_path / "run", progress=False).run()
 
 
 def test_runaway_dynamics_are_reported():
