@@ -47,6 +47,8 @@ STATE_LIMIT = 50.0
 #: 26,000 samples, 0.002 after 12,500 and 0.005 after 6,500. A label neuron sums
 #: over all hidden neurons, so the drive the rule adds per sample grows with them.
 LEARNING_BUDGET_LIMIT = 1500
+#: the smallest and largest budgets at which the measured runs ran away
+RUNAWAY_BUDGETS_MEASURED = (1600, 2100)
 #: ... and the largest budget of a run that stayed bounded (the suggested one)
 LEARNING_BUDGET_STABLE = 1280
 N_CLASSES = 10
@@ -478,7 +480,8 @@ def check_training(model, n_hidden, samples):
         return None
     message = (f"MSTDP: learning_rate x hidden neurons x training samples = {rate:g} x "
                f"{n_hidden} x {samples} = {budget:.3g}; the measured runs ran away once "
-               "this passed about 1600 (docs/mstdp.md). For a bounded run use --set "
+               f"this passed {RUNAWAY_BUDGETS_MEASURED[0]:,} to {RUNAWAY_BUDGETS_MEASURED[1]:,} "
+               "(docs/mstdp.md). For a bounded run use --set "
                f"learning_rate={LEARNING_BUDGET_STABLE / (n_hidden * samples):.2g} "
                f"({LEARNING_BUDGET_STABLE:g} / (hidden neurons x samples)); check 'diverged' "
                "in results.json either way")

@@ -313,12 +313,13 @@ class Run:
                         f"{self.checkpoint_path}: it was made with {name}={stored.get(name)!r},"
                         f" this command asks for {name}={value!r}; use another --out folder "
                         "or the same settings to resume")
-            if self.meta["model_values"] != self.model.fingerprint():
-                changed = sorted(k for k, v in self.model.fingerprint().items()
-                                 if self.meta["model_values"].get(k) != v)
+            changed = self._changed_model_fields()
+            if changed:
                 raise CheckpointError(
                     f"{self.checkpoint_path}: the model file changed since this run started "
                     f"(fields {', '.join(changed)}); use another --out folder")
+            # a field added to the model file since then is stored from now on
+            self.meta["model_values"] = self.model.fingerprint()
             logger.info("resuming from %s", self.checkpoint_path)
             return
         rng = np.random.default_rng(self.config.seed)
@@ -336,6 +337,22 @@ class Run:
             "machine": machine_info(),
         }
         self._save()
+
+    def _changed_model_fields(self):
+        """Model-file fields whose value differs from the checkpoint's.
+
+        A field missing from the checkpoint was added to the model file after the
+        run started; it counts as unchanged when it holds the shipped model file's
+        value, which by the package's convention leaves the model as it was.
+        """
+        stored = self.meta["model_values"]
+        current = self.model.fingerprint()
+        reference = dict(stored)
+        if set(current) - set(stored):
+            shipped = self.module.load_model().fingerprint()
+            reference.update({k: v for k, v in shipped.items() if k not in stored})
+        return sorted(k for k in set(current) | set(stored)
+                      if reference.get(k) != current.get(k))
 
     def _save(self):
         save_checkpoint(self.checkpoint_path, self.arrays, self.meta)

@@ -123,6 +123,26 @@ def test_resume_with_other_settings_is_refused(reference_run, data_dir, tmp_path
         Run(_config(data_dir, model_file=str(edited)), tmp_path / "run", progress=False)
 
 
+def test_resume_accepts_a_field_added_at_its_shipped_value(data_dir, tmp_path):
+    """A checkpoint made before a model-file field existed resumes while the new
+    field holds the shipped value, and is refused once it is edited."""
+    from bioplastic.diehl_cook import MODEL_FILE
+    from bioplastic.modelfile import find_model_file
+    edited = tmp_path / "model.py"
+    edited.write_text(find_model_file(MODEL_FILE).read_text())
+    config = _config(data_dir, model_file=str(edited))
+    checkpoint = tmp_path / "run" / "checkpoint.npz"
+    Run(config, tmp_path / "run", progress=False)
+    arrays, meta = load_checkpoint(checkpoint)
+    del meta["model_values"]["tau_theta"]       # as if the field was added later
+    save_checkpoint(checkpoint, arrays, meta)
+    resumed = Run(config, tmp_path / "run", progress=False)
+    assert "tau_theta" in resumed.meta["model_values"]
+    edited.write_text(edited.read_text().replace("tau_theta = 1e7*ms", "tau_theta = 2e7*ms"))
+    with pytest.raises(CheckpointError, match="model file changed.*tau_theta"):
+        Run(config, tmp_path / "run", progress=False)
+
+
 def test_edited_model_file_changes_the_next_training(data_dir, tmp_path):
     """theta_plus = 0 in an edited copy: thresholds can only decay."""
     from bioplastic.diehl_cook import MODEL_FILE
