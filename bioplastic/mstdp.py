@@ -77,6 +77,7 @@ SPEC = ModelSpec(
         "learning_rate": quantity(1, 0, 1),
         "bias_learning_rate": quantity(1, 0, 1),
         "weight_limit": quantity(1, 0, None),
+        "smoothing_rate": quantity(1, 0, 1),
         "phase_eqs": Field("equations"),
         "neuron_eqs": Field("equations"),
         "synapse_eqs": Field("equations"),

@@ -40,6 +40,16 @@ Learning (train mode) at every clamped iteration, for weights and biases:
     dW_ji = learning_rate x rho(s_j) x [rho(s_i) - rho(s_i one iteration earlier)]
     db_i  = bias_learning_rate x [rho(s_i) - rho(s_i one iteration earlier)]
 
+plus, when smoothing_rate > 0, the section 2.7 smoothing term (reconstructed, see
+the deviations): with G_i = rho'(s_i) (sum_j W_ji rho(s_j) + b_i) - s_i, the part
+of the step ds_i that comes from the energy E,
+
+    dW_ji -= smoothing_rate x rho(s_j) x rho'(s_i) x G_i
+    db_i  -= smoothing_rate x rho'(s_i) x G_i
+
+a gradient step that makes |G_i| smaller at the states the network passes through
+(all factors taken at the iteration before, like rho(s_j) above).
+
 Modes: train (image and label clamped), classify (image clamped; the answer is
 the label neuron with the largest s at the end of the last clamped phase),
 generate (one-hot label clamped from a random state; the image neurons' s at the
@@ -57,8 +67,12 @@ Known deviations from the paper
   that has just happened), so it is gated by whether iteration k-1 was clamped;
   that is the paper's "every clamped iteration", shifted by one step so that
   weights and biases see the same change.
-* Section 2.7's "smoothing derivative" term is not implemented: its formula did not
-  survive the paper's text extraction and the reported results do not isolate it.
+* Section 2.7's "smoothing derivative" term lost its formulas in the paper's text
+  extraction. The text says: compute the derivative of ds with respect to W and b
+  and adjust them to make ds smaller. It is reconstructed here as gradient descent
+  on 1/2 G_i^2, with G_i the energy part of ds_i / (step_size dt) (the clamp part
+  does not depend on W), applied with the STDP-form rule in clamped iterations.
+  It is off by default (smoothing_rate = 0); docs/mstdp.md measures it.
 * weight_limit (off by default) is not in the paper: an optional bound on the
   weights, measured in docs/mstdp.md.
 * Iteration counts are parameters: the paper's 10 cycles of 32 + 32 iterations per
@@ -91,6 +105,7 @@ test_cycles = 3                  # cycles per sample when classifying or generat
 learning_rate = 0.001            # alpha of the weight rule (the paper's; docs/mstdp.md: it runs away in long runs)
 bias_learning_rate = 0.001       # alpha of the bias rule
 weight_limit = 0                 # clip |W| to this at each training sample's start (0: no clip, as in the paper)
+smoothing_rate = 0               # rate of section 2.7's smoothing term (reconstructed; 0: off)
 
 # --- equations -------------------------------------------------------------------
 # The builder adds: clamp (1 where this mode clamps the neuron), data (the value it
@@ -112,16 +127,18 @@ dlearning/dt = (learning_on * clamped - learning) / dt : 1  # learn in this iter
 neuron_eqs = '''
 ds/dt = (momentum * v + step_size * force) / dt : 1
 dv/dt = ((momentum - 1) * v + step_size * force) / dt : 1
-db/dt = bias_learning_rate * learning * (rho - rho_before) / dt : 1
+db/dt = learning * (bias_learning_rate * (rho - rho_before) - smoothing_rate * smoothing_signal) / dt : 1
 drho/dt = (1 / (1 + exp(-gain * (s + momentum * v + step_size * force))) - rho) / dt : 1  # firing rate rho(s)
 drho_before/dt = (rho - rho_before) / dt : 1              # rho one iteration earlier
-force = gain * rho * (1 - rho) * (drive + b) - s + beta * clamp * (data - s) : 1
+force = energy_force + beta * clamp * (data - s) : 1
+energy_force = gain * rho * (1 - rho) * (drive + b) - s : 1  # -dE/ds, the network's own pull
+dsmoothing_signal/dt = (gain * rho * (1 - rho) * energy_force - smoothing_signal) / dt : 1  # rho'(s) x energy_force, one iteration earlier
 momentum = clamped * momentum_clamped + (1 - clamped) * momentum_free : 1
 beta = clamped * beta_clamped : 1
 '''
 
 synapse_eqs = '''
-dw/dt = learning_rate * learning_post * rho_before_pre * (rho_post - rho_before_post) / dt : 1 (clock-driven)
+dw/dt = learning_post * rho_before_pre * (learning_rate * (rho_post - rho_before_post) - smoothing_rate * smoothing_signal_post) / dt : 1 (clock-driven)
 '''
 
 # --- sample start ----------------------------------------------------------------

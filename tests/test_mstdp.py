@@ -62,8 +62,10 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
         clamp[LABEL_SLICE] = 1
     rate = lambda x: 1 / (1 + np.exp(-gain * x))  # noqa: E731
     lr, lr_b = float(model["learning_rate"]), float(model["bias_learning_rate"])
+    lr_smoothing = float(model["smoothing_rate"])
     eps = float(model["step_size"])
     data = np.zeros(n)
+    signal = np.zeros(n)  # rho'(s) x the energy part of the force, one iteration earlier
     for k in range(n_samples * per_sample):
         sample = k // per_sample
         if k % per_sample == 0:
@@ -74,12 +76,14 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
         learning = learning_on and k >= 1 and (k - 1) % cycle < clamped_n
         rho, rho_before = rate(s), rate(s - v)
         if learning:
-            weights += lr * np.outer(rho_before, rho - rho_before) * mask
+            weights += np.outer(rho_before, lr * (rho - rho_before) - lr_smoothing * signal) * mask
         beta = float(model["beta_clamped"]) if clamped else 0.0
         momentum = float(model["momentum_clamped"] if clamped else model["momentum_free"])
-        force = gain * rho * (1 - rho) * (rho @ weights + bias) - s + beta * clamp * (data - s)
+        energy_force = gain * rho * (1 - rho) * (rho @ weights + bias) - s
+        force = energy_force + beta * clamp * (data - s)
         if learning:
-            bias = bias + lr_b * (rho - rho_before)
+            bias = bias + lr_b * (rho - rho_before) - lr_smoothing * signal
+        signal = gain * rho * (1 - rho) * energy_force
         v = momentum * v + eps * force
         s = s + v
     return weights, bias, s, v
@@ -87,11 +91,14 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
 
 @pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone",
                                                             marks=needs_standalone)])
-def test_brian2_equations_equal_the_papers_discrete_update(device):
+@pytest.mark.parametrize("smoothing_rate", ["0", "0.03"])
+def test_brian2_equations_equal_the_papers_discrete_update(device, smoothing_rate):
     """The Euler step of the model file's equations is the momentum update, and the
     clock-driven synapses learn exactly dW_ji = lr rho_j(k-1) [rho_i(k) - rho_i(k-1)]
-    in clamped iterations. Both devices must match a plain numpy loop."""
-    model = _model(learning_rate="0.05", bias_learning_rate="0.02")
+    in clamped iterations, minus the smoothing term when it is on. Both devices must
+    match a plain numpy loop."""
+    model = _model(learning_rate="0.05", bias_learning_rate="0.02",
+                   smoothing_rate=smoothing_rate)
     state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(3))
     images, labels = _images(2), np.array([3, 7])
     expected = reference_run(model, state, N_HIDDEN, "train", images, labels, 2)
@@ -188,6 +195,31 @@ def test_update_sign_follows_pre_rate_times_post_rate_change():
     assert np.all(changes[+2.0] > 0) and np.all(changes[-2.0] < 0)
     # rho of the hidden neuron rose (fell) by at most 1/2 from 1/2: |dw| <= lr / 4
     assert np.all(np.abs(changes[+2.0]) <= 0.1 / 4)
+
+
+def test_smoothing_term_lets_the_network_hold_the_clamped_state_by_itself():
+    """The smoothing term (STDP-form rule off) is gradient descent on the energy
+    part of ds at the clamped states: shown one image over and over, the network
+    learns to hold the clamped state, so the free phase drifts away from it less
+    and less. Without it nothing is learned and the drift stays."""
+    images, labels = _images(1, seed=4).repeat(20, axis=0), np.full(20, 6)
+    drifts = {}
+    for rate in ("0", "0.05"):
+        model = _model(learning_rate="0", bias_learning_rate="0", smoothing_rate=rate,
+                       clamped_iterations="10", free_iterations="10", train_cycles="2")
+        state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(6))
+        network = EnergyNetwork(model, N_HIDDEN, "train", SEMANTICS_DEVICE, chunk_slots=20,
+                                record_visible=True)
+        try:
+            ends = network.run_chunk(state, images, 0, seed=0, labels=labels).extras["phase_ends"]
+        finally:
+            network.close()
+        # mean |change of s| over the last free phase of each sample (end of the
+        # second clamped phase -> end of the sample)
+        drifts[rate] = np.abs(ends[:, 4] - ends[:, 3]).mean(axis=1)
+    assert drifts["0"][-1] > 0.8 * drifts["0"][0], drifts["0"]
+    assert drifts["0.05"][-1] < 0.2 * drifts["0.05"][0], drifts["0.05"]
+    assert drifts["0.05"][-1] < 0.2 * drifts["0"][-1]
 
 
 def test_chunks_do_not_change_the_result():
