@@ -78,6 +78,7 @@ SPEC = ModelSpec(
         "bias_learning_rate": quantity(1, 0, 1),
         "weight_limit": quantity(1, 0, None),
         "smoothing_rate": quantity(1, 0, 1),
+        "state_limit": quantity(1, 0, None),
         "phase_eqs": Field("equations"),
         "neuron_eqs": Field("equations"),
         "synapse_eqs": Field("equations"),

@@ -23,6 +23,9 @@ One simulation time step is one iteration of the paper's inference:
     v_i <- momentum x v_i + step_size x F_i
     s_i <- s_i + v_i
 
+(with state_limit > 0, not in the paper, s_i + v_i is clipped to
+[-state_limit, state_limit] and v_i becomes the step actually taken).
+
 F is minus the gradient of E + beta C, with
 E = 1/2 sum s^2 - 1/2 sum_{i != j} W_ij rho_i rho_j - sum b_i rho_i (exact for
 symmetric W) and C = 1/2 sum_clamped (data - s)^2. The equations below write this
@@ -73,8 +76,8 @@ Known deviations from the paper
   on 1/2 G_i^2, with G_i the energy part of ds_i / (step_size dt) (the clamp part
   does not depend on W), applied with the STDP-form rule in clamped iterations.
   It is off by default (smoothing_rate = 0); docs/mstdp.md measures it.
-* weight_limit (off by default) is not in the paper: an optional bound on the
-  weights, measured in docs/mstdp.md.
+* weight_limit and state_limit (both off by default) are not in the paper: optional
+  bounds on the weights and on the states, measured in docs/mstdp.md.
 * Iteration counts are parameters: the paper's 10 cycles of 32 + 32 iterations per
   training sample cost 640 iterations of a dense network; see docs/mstdp.md for
   the settings used in the benchmarks.
@@ -106,6 +109,7 @@ learning_rate = 0.001            # alpha of the weight rule (the paper's; docs/m
 bias_learning_rate = 0.001       # alpha of the bias rule
 weight_limit = 0                 # clip |W| to this at each training sample's start (0: no clip, as in the paper)
 smoothing_rate = 0               # rate of section 2.7's smoothing term (reconstructed; 0: off)
+state_limit = 0                  # keep every s within [-state_limit, state_limit] (0: no bound, as in the paper)
 
 # --- equations -------------------------------------------------------------------
 # The builder adds: clamp (1 where this mode clamps the neuron), data (the value it
@@ -125,14 +129,16 @@ dlearning/dt = (learning_on * clamped - learning) / dt : 1  # learn in this iter
 # rho and rho_before are stored, not recomputed by every synapse: their Euler step
 # sets them to rho(s) after this iteration and to rho(s) before it.
 neuron_eqs = '''
-ds/dt = (momentum * v + step_size * force) / dt : 1
-dv/dt = ((momentum - 1) * v + step_size * force) / dt : 1
+ds/dt = step / dt : 1
+dv/dt = (step - v) / dt : 1                               # v is the step just taken
 db/dt = learning * (bias_learning_rate * (rho - rho_before) - smoothing_rate * smoothing_signal) / dt : 1
-drho/dt = (1 / (1 + exp(-gain * (s + momentum * v + step_size * force))) - rho) / dt : 1  # firing rate rho(s)
+drho/dt = (1 / (1 + exp(-gain * (s + step))) - rho) / dt : 1  # firing rate rho(s)
 drho_before/dt = (rho - rho_before) / dt : 1              # rho one iteration earlier
 force = energy_force + beta * clamp * (data - s) : 1
 energy_force = gain * rho * (1 - rho) * (drive + b) - s : 1  # -dE/ds, the network's own pull
 dsmoothing_signal/dt = (gain * rho * (1 - rho) * energy_force - smoothing_signal) / dt : 1  # rho'(s) x energy_force, one iteration earlier
+step = momentum_step + int(state_limit > 0) * (clip(s + momentum_step, -state_limit, state_limit) - s - momentum_step) : 1  # change of s in this iteration
+momentum_step = momentum * v + step_size * force : 1      # the paper's step, before any bound
 momentum = clamped * momentum_clamped + (1 - clamped) * momentum_free : 1
 beta = clamped * beta_clamped : 1
 '''

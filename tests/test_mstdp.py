@@ -63,6 +63,7 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
     rate = lambda x: 1 / (1 + np.exp(-gain * x))  # noqa: E731
     lr, lr_b = float(model["learning_rate"]), float(model["bias_learning_rate"])
     lr_smoothing = float(model["smoothing_rate"])
+    limit = float(model["state_limit"])
     eps = float(model["step_size"])
     data = np.zeros(n)
     signal = np.zeros(n)  # rho'(s) x the energy part of the force, one iteration earlier
@@ -85,20 +86,23 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
             bias = bias + lr_b * (rho - rho_before) - lr_smoothing * signal
         signal = gain * rho * (1 - rho) * energy_force
         v = momentum * v + eps * force
+        if limit > 0:
+            v = np.clip(s + v, -limit, limit) - s
         s = s + v
     return weights, bias, s, v
 
 
 @pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone",
                                                             marks=needs_standalone)])
-@pytest.mark.parametrize("smoothing_rate", ["0", "0.03"])
-def test_brian2_equations_equal_the_papers_discrete_update(device, smoothing_rate):
+@pytest.mark.parametrize("smoothing_rate, state_limit", [("0", "0"), ("0.03", "0.4")])
+def test_brian2_equations_equal_the_papers_discrete_update(device, smoothing_rate,
+                                                           state_limit):
     """The Euler step of the model file's equations is the momentum update, and the
     clock-driven synapses learn exactly dW_ji = lr rho_j(k-1) [rho_i(k) - rho_i(k-1)]
-    in clamped iterations, minus the smoothing term when it is on. Both devices must
-    match a plain numpy loop."""
+    in clamped iterations, minus the smoothing term when it is on; with a state
+    limit the step is clipped. Both devices must match a plain numpy loop."""
     model = _model(learning_rate="0.05", bias_learning_rate="0.02",
-                   smoothing_rate=smoothing_rate)
+                   smoothing_rate=smoothing_rate, state_limit=state_limit)
     state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(3))
     images, labels = _images(2), np.array([3, 7])
     expected = reference_run(model, state, N_HIDDEN, "train", images, labels, 2)
