@@ -128,6 +128,8 @@ dlearning/dt = (learning_on * clamped - learning) / dt : 1  # learn in this iter
 
 # rho and rho_before are stored, not recomputed by every synapse: their Euler step
 # sets them to rho(s) after this iteration and to rho(s) before it.
+# smoothing_signal starts each chunk at 0; a sample's first iteration learns only
+# without free phases, so it matters only then (at a chunk's first iteration).
 neuron_eqs = '''
 ds/dt = step / dt : 1
 dv/dt = (step - v) / dt : 1                               # v is the step just taken

@@ -414,6 +414,17 @@ def test_runaway_dynamics_are_reported():
             network.run_chunk(healthy, _images(2), 0, seed=0)
     finally:
         network.close()
+    # with state_limit the states stay bounded, but the weights can still run away
+    bounded = _model(state_limit="1")
+    huge = mstdp.initial_state(bounded, N_HIDDEN, np.random.default_rng(0))
+    huge["weights_hidden_hidden"] *= 2 * mstdp.RUNAWAY_WEIGHT / 0.1
+    network = EnergyNetwork(bounded, N_HIDDEN, "classify", SEMANTICS_DEVICE, chunk_slots=2)
+    try:
+        with pytest.warns(mstdp.DivergenceWarning, match=re.escape("largest |s| = 1, ")):
+            network.run_chunk(huge, _images(2), 0, seed=0)
+    finally:
+        network.close()
+    assert np.abs(huge["weights_hidden_hidden"]).max() > mstdp.RUNAWAY_WEIGHT
 
 
 def test_runaway_dynamics_are_named_in_the_results(tmp_path, data_dir, capsys):
