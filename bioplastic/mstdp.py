@@ -84,6 +84,7 @@ SPEC = ModelSpec(
         "weight_limit": quantity(1, 0, None),
         "smoothing_rate": quantity(1, 0, 1),
         "state_limit": quantity(1, 0, None),
+        "pre_rate_point": quantity(1, 0, 1),
         "phase_eqs": Field("equations"),
         "neuron_eqs": Field("equations"),
         "synapse_eqs": Field("equations"),

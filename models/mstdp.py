@@ -110,6 +110,7 @@ bias_learning_rate = 0.001       # alpha of the bias rule
 weight_limit = 0                 # clip |W| to this at each training sample's start (0: no clip, as in the paper)
 smoothing_rate = 0               # rate of section 2.7's smoothing term (reconstructed; 0: off)
 state_limit = 0                  # keep every s within [-state_limit, state_limit] (0: no bound, as in the paper)
+pre_rate_point = 0               # where in iteration k-1 the rule reads rho(s_j): 0 its start, 1 its end, 0.5 the mean
 
 # --- equations -------------------------------------------------------------------
 # The builder adds: clamp (1 where this mode clamps the neuron), data (the value it
@@ -146,7 +147,7 @@ beta = clamped * beta_clamped : 1
 '''
 
 synapse_eqs = '''
-dw/dt = learning_post * rho_before_pre * (learning_rate * (rho_post - rho_before_post) - smoothing_rate * smoothing_signal_post) / dt : 1 (clock-driven)
+dw/dt = learning_post * (learning_rate * (rho_before_pre + pre_rate_point * (rho_pre - rho_before_pre)) * (rho_post - rho_before_post) - smoothing_rate * rho_before_pre * smoothing_signal_post) / dt : 1 (clock-driven)
 '''
 
 # --- sample start ----------------------------------------------------------------
