@@ -110,7 +110,8 @@ bias_learning_rate = 0.001       # alpha of the bias rule
 weight_limit = 0                 # clip |W| to this at each training sample's start (0: no clip, as in the paper)
 smoothing_rate = 0               # rate of section 2.7's smoothing term (reconstructed; 0: off)
 state_limit = 0                  # keep every s within [-state_limit, state_limit] (0: no bound, as in the paper)
-pre_rate_point = 0               # where in iteration k-1 the rule reads rho(s_j): 0 its start, 1 its end, 0.5 the mean
+rate_point = 0                   # where in iteration k-1 the rule reads the rate that multiplies a change: 0 its start, 1 its end, 0.5 the mean
+reverse_term_weight = 0          # weight of rho(s_i) x change of rho(s_j) in dW_ji (0: the paper's rule; 1 with rate_point 0.5: dW_ji = change of rho_i rho_j)
 
 # --- equations -------------------------------------------------------------------
 # The builder adds: clamp (1 where this mode clamps the neuron), data (the value it
@@ -146,8 +147,12 @@ momentum = clamped * momentum_clamped + (1 - clamped) * momentum_free : 1
 beta = clamped * beta_clamped : 1
 '''
 
+# The weight rule, written out because brian2genn allows no subexpressions in
+# synaptic code: learning_rate x [rho_j x (change of rho_i) + reverse_term_weight x
+# rho_i x (change of rho_j)], each rate read at rate_point within iteration k-1,
+# minus the smoothing term.
 synapse_eqs = '''
-dw/dt = learning_post * (learning_rate * (rho_before_pre + pre_rate_point * (rho_pre - rho_before_pre)) * (rho_post - rho_before_post) - smoothing_rate * rho_before_pre * smoothing_signal_post) / dt : 1 (clock-driven)
+dw/dt = learning_post * (learning_rate * ((rho_before_pre + rate_point * (rho_pre - rho_before_pre)) * (rho_post - rho_before_post) + reverse_term_weight * (rho_before_post + rate_point * (rho_post - rho_before_post)) * (rho_pre - rho_before_pre)) - smoothing_rate * rho_before_pre * smoothing_signal_post) / dt : 1 (clock-driven)
 '''
 
 # --- sample start ----------------------------------------------------------------

@@ -64,7 +64,7 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
     lr, lr_b = float(model["learning_rate"]), float(model["bias_learning_rate"])
     lr_smoothing = float(model["smoothing_rate"])
     limit = float(model["state_limit"])
-    pre_point = float(model["pre_rate_point"])
+    point, reverse = float(model["rate_point"]), float(model["reverse_term_weight"])
     eps = float(model["step_size"])
     data = np.zeros(n)
     signal = np.zeros(n)  # rho'(s) x the energy part of the force, one iteration earlier
@@ -78,9 +78,9 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
         learning = learning_on and k >= 1 and (k - 1) % cycle < clamped_n
         rho, rho_before = rate(s), rate(s - v)
         if learning:
-            pre_rate = rho_before + pre_point * (rho - rho_before)
-            weights += (lr * np.outer(pre_rate, rho - rho_before)
-                        - lr_smoothing * np.outer(rho_before, signal)) * mask
+            rate_mid, change = rho_before + point * (rho - rho_before), rho - rho_before
+            learned = np.outer(rate_mid, change) + reverse * np.outer(change, rate_mid)
+            weights += (lr * learned - lr_smoothing * np.outer(rho_before, signal)) * mask
         beta = float(model["beta_clamped"]) if clamped else 0.0
         momentum = float(model["momentum_clamped"] if clamped else model["momentum_free"])
         energy_force = gain * rho * (1 - rho) * (rho @ weights + bias) - s
@@ -97,17 +97,19 @@ def reference_run(model, state, n_hidden, mode, images, labels, n_samples):
 
 @pytest.mark.parametrize("device", ["runtime", pytest.param("cpp_standalone",
                                                             marks=needs_standalone)])
-@pytest.mark.parametrize("smoothing_rate, state_limit, pre_rate_point",
-                         [("0", "0", "0"), ("0.03", "0.4", "0"), ("0", "0", "0.5")])
+@pytest.mark.parametrize("smoothing_rate, state_limit, rate_point, reverse_term_weight",
+                         [("0", "0", "0", "0"), ("0.03", "0.4", "0", "0"),
+                          ("0", "0", "0.5", "0.7")])
 def test_brian2_equations_equal_the_papers_discrete_update(device, smoothing_rate,
-                                                           state_limit, pre_rate_point):
+                                                           state_limit, rate_point,
+                                                           reverse_term_weight):
     """The Euler step of the model file's equations is the momentum update, and the
     clock-driven synapses learn exactly dW_ji = lr rho_j(k-1) [rho_i(k) - rho_i(k-1)]
     in clamped iterations, minus the smoothing term when it is on; with a state
     limit the step is clipped. Both devices must match a plain numpy loop."""
     model = _model(learning_rate="0.05", bias_learning_rate="0.02",
                    smoothing_rate=smoothing_rate, state_limit=state_limit,
-                   pre_rate_point=pre_rate_point)
+                   rate_point=rate_point, reverse_term_weight=reverse_term_weight)
     state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(3))
     images, labels = _images(2), np.array([3, 7])
     expected = reference_run(model, state, N_HIDDEN, "train", images, labels, 2)
