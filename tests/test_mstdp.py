@@ -128,6 +128,30 @@ def test_brian2_equations_equal_the_papers_discrete_update(device, smoothing_rat
     np.testing.assert_allclose(state["velocity"], v, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("reverse_term_weight, symmetric", [("1", True), ("0", False)])
+def test_the_symmetric_update_leaves_the_antisymmetric_part_of_w_unchanged(
+        reverse_term_weight, symmetric):
+    """With reverse_term_weight = 1 and rate_point = 0.5, dW_ji is the change of
+    rho_i rho_j, the same for W_ji and W_ij: W - W^T keeps its initial value while W
+    learns. The paper's rule (0) changes W - W^T."""
+    model = _model(learning_rate="0.05", bias_learning_rate="0.05", rate_point="0.5",
+                   reverse_term_weight=reverse_term_weight)
+    state = mstdp.initial_state(model, N_HIDDEN, np.random.default_rng(3))
+    before = mstdp.full_weights(state)
+    network = EnergyNetwork(model, N_HIDDEN, "train", SEMANTICS_DEVICE, chunk_slots=2)
+    try:
+        network.run_chunk(state, _images(2), 0, seed=5, labels=np.array([3, 7]))
+    finally:
+        network.close()
+    after = mstdp.full_weights(state)
+    assert np.abs(after - before).max() > 1e-3  # it learned
+    antisymmetric_change = np.abs((after - after.T) - (before - before.T)).max()
+    if symmetric:
+        assert antisymmetric_change < 1e-12
+    else:
+        assert antisymmetric_change > 1e-3
+
+
 def _symmetric_state(model, n_hidden, seed):
     state = mstdp.initial_state(model, n_hidden, np.random.default_rng(seed))
     hidden = state["weights_hidden_hidden"]
