@@ -36,6 +36,8 @@ from . import evaluation
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .datasets import load_dataset
 from .devices import default_device
+from .equivalence import equations_equivalent
+from .modelfile import parse_quantity
 
 logger = logging.getLogger(__name__)
 
@@ -343,7 +345,10 @@ class Run:
 
         A field missing from the checkpoint was added to the model file after the
         run started; it counts as unchanged when it holds the shipped model file's
-        value, which by the package's convention leaves the model as it was.
+        value, which by the package's convention leaves the model as it was. An
+        equations field whose text changed counts as unchanged when it computes
+        the same thing with each version's parameter values
+        (:func:`bioplastic.equivalence.equations_equivalent`).
         """
         stored = self.meta["model_values"]
         current = self.model.fingerprint()
@@ -351,8 +356,18 @@ class Run:
         if set(current) - set(stored):
             shipped = self.module.load_model().fingerprint()
             reference.update({k: v for k, v in shipped.items() if k not in stored})
-        return sorted(k for k in set(current) | set(stored)
-                      if reference.get(k) != current.get(k))
+        changed = sorted(k for k in set(current) | set(stored)
+                         if reference.get(k) != current.get(k))
+        rewritten = [k for k in changed if k in stored and k in current
+                     and self.model.spec.fields[k].kind == "equations"]
+        if rewritten:
+            fields = self.model.spec.fields
+            numbers = {k: parse_quantity(v, {}, self.checkpoint_path, k)
+                       for k, v in reference.items() if fields.get(k) and
+                       fields[k].kind == "quantity"}
+            changed = [k for k in changed if not equations_equivalent(
+                reference[k], current[k], numbers, self.model.parameters)]
+        return changed
 
     def _save(self):
         save_checkpoint(self.checkpoint_path, self.arrays, self.meta)

@@ -476,3 +476,18 @@ def test_runaway_dynamics_are_named_in_the_results(tmp_path, data_dir, capsys):
     assert main(["evaluate", "--out", str(tmp_path / "run")]) == 0
     assert ("the dynamics ran away in phase train (first seen after 2 samples)"
             in capsys.readouterr().out)
+
+
+def test_checkpoints_from_before_the_rule_options_still_resume():
+    """The synapse equations as they were before rate_point, reverse_term_weight
+    and the smoothing term compute what today's file computes with those options
+    off, so a run started then resumes; with an option on they differ."""
+    from bioplastic.equivalence import equations_equivalent
+    earlier = ("dw/dt = learning_rate * learning_post * rho_before_pre * "
+               "(rho_post - rho_before_post) / dt : 1 (clock-driven)")
+    model = mstdp.load_model()
+    assert equations_equivalent(earlier, model["synapse_eqs"], model.parameters,
+                                model.parameters)
+    on = model.with_overrides({"reverse_term_weight": "1"})
+    assert not equations_equivalent(earlier, on["synapse_eqs"], model.parameters,
+                                    on.parameters)

@@ -143,6 +143,30 @@ def test_resume_accepts_a_field_added_at_its_shipped_value(data_dir, tmp_path):
         Run(config, tmp_path / "run", progress=False)
 
 
+def test_resume_accepts_equations_rewritten_to_compute_the_same(data_dir, tmp_path):
+    """A checkpoint whose model file's equations were later rewritten without
+    changing what they compute (an option added as a term that is off) resumes;
+    a rewrite that changes the model is refused, naming the field."""
+    from bioplastic.diehl_cook import MODEL_FILE
+    from bioplastic.modelfile import find_model_file
+    edited = tmp_path / "model.py"
+    text = find_model_file(MODEL_FILE).read_text()
+    assert "dtheta/dt = -theta / tau_theta" in text
+    edited.write_text(text)
+    config = _config(data_dir, model_file=str(edited))
+    Run(config, tmp_path / "run", progress=False)
+    # the same equation with a term that vanishes at the file's values
+    assert "spike_block_time = 0*ms" in text
+    edited.write_text(text.replace("dtheta/dt = -theta / tau_theta",
+                                   "dtheta/dt = -theta / tau_theta"
+                                   " - spike_block_time * theta / tau_theta**2"))
+    Run(config, tmp_path / "run", progress=False)
+    edited.write_text(text.replace("dtheta/dt = -theta / tau_theta",
+                                   "dtheta/dt = -2 * theta / tau_theta"))
+    with pytest.raises(CheckpointError, match="model file changed.*excitatory_eqs"):
+        Run(config, tmp_path / "run", progress=False)
+
+
 def test_edited_model_file_changes_the_next_training(data_dir, tmp_path):
     """theta_plus = 0 in an edited copy: thresholds can only decay."""
     from bioplastic.diehl_cook import MODEL_FILE
