@@ -53,6 +53,14 @@ of the step ds_i that comes from the energy E,
 a gradient step that makes |G_i| smaller at the states the network passes through
 (all factors taken at the iteration before, like rho(s_j) above).
 
+Two options change which rates multiply the change (neither is in the paper):
+rate_point reads the rate that multiplies a change at a point within iteration
+k-1 (0 its start, as above; 1 its end; 0.5 the mean), and reverse_term_weight adds
+reverse_term_weight x rho(s_i) x [change of rho(s_j)] to dW_ji. With both at
+(0.5, 1), dW_ji is the change of rho(s_i) rho(s_j) over the iteration, the same
+for W_ji and W_ij (the "symmetric update"), which CHL's clamped-minus-free
+product differentiates.
+
 Modes: train (image and label clamped), classify (image clamped; the answer is
 the label neuron with the largest s at the end of the last clamped phase),
 generate (one-hot label clamped from a random state; the image neurons' s at the
@@ -78,6 +86,9 @@ Known deviations from the paper
   It is off by default (smoothing_rate = 0); docs/mstdp.md measures it.
 * weight_limit and state_limit (both off by default) are not in the paper: optional
   bounds on the weights and on the states, measured in docs/mstdp.md.
+* rate_point and reverse_term_weight (both 0 by default: the paper's rule) are not
+  in the paper. The symmetric update (0.5, 1) stops the run-away that the paper's
+  rule reaches in long runs, but did not classify better (docs/mstdp.md).
 * Iteration counts are parameters: the paper's 10 cycles of 32 + 32 iterations per
   training sample cost 640 iterations of a dense network; see docs/mstdp.md for
   the settings used in the benchmarks.
