@@ -346,8 +346,8 @@ class Run:
         A field missing from the checkpoint was added to the model file after the
         run started; it counts as unchanged when it holds the shipped model file's
         value, which by the package's convention leaves the model as it was. An
-        equations field whose text changed counts as unchanged when it computes
-        the same thing with each version's parameter values
+        equations field whose text changed counts as unchanged when both texts
+        compute the same thing with the run's parameter values
         (:func:`bioplastic.equivalence.equations_equivalent`).
         """
         stored = self.meta["model_values"]
@@ -365,8 +365,9 @@ class Run:
             numbers = {k: parse_quantity(v, {}, self.checkpoint_path, k)
                        for k, v in reference.items() if fields.get(k) and
                        fields[k].kind == "quantity"}
-            changed = [k for k in changed if not equations_equivalent(
-                reference[k], current[k], numbers, self.model.parameters)]
+            # both texts with the run's values: a changed value is named by itself
+            changed = [k for k in changed if k not in rewritten or not equations_equivalent(
+                reference[k], current[k], numbers, numbers)]
         return changed
 
     def _save(self):

@@ -163,7 +163,14 @@ def test_resume_accepts_equations_rewritten_to_compute_the_same(data_dir, tmp_pa
     Run(config, tmp_path / "run", progress=False)
     edited.write_text(text.replace("dtheta/dt = -theta / tau_theta",
                                    "dtheta/dt = -2 * theta / tau_theta"))
-    with pytest.raises(CheckpointError, match="model file changed.*excitatory_eqs"):
+    with pytest.raises(CheckpointError, match=r"model file changed.*\(fields excitatory_eqs\)"):
+        Run(config, tmp_path / "run", progress=False)
+    # a rewritten equation and an edited parameter: only what changed is named
+    rewritten = text.replace("dtheta/dt = -theta / tau_theta",
+                             "dtheta/dt = -theta / tau_theta - spike_block_time * theta"
+                             " / tau_theta**2")
+    edited.write_text(rewritten.replace("tau_theta = 1e7*ms", "tau_theta = 2e7*ms"))
+    with pytest.raises(CheckpointError, match=r"model file changed.*\(fields tau_theta\)"):
         Run(config, tmp_path / "run", progress=False)
 
 
