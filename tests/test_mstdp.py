@@ -382,7 +382,9 @@ def test_model_file_checks_specific_to_mstdp():
         mstdp.load_model(overrides={"phase_eqs": renamed, "neuron_eqs": mstdp.load_model()[
             "neuron_eqs"].replace("learning *", "plasticity *"),
             "synapse_eqs": "dw/dt = learning_rate * plasticity_post * rho_pre / dt : 1 "
-                           "(clock-driven)"})
+                           "(clock-driven)",
+            "synapse_eqs_with_options": "dw/dt = learning_rate * plasticity_post * "
+                                        "rho_pre / dt : 1 (clock-driven)"})
 
 
 def test_weight_limit_clips_the_weights_at_each_training_sample():
@@ -478,16 +480,19 @@ def test_runaway_dynamics_are_named_in_the_results(tmp_path, data_dir, capsys):
             in capsys.readouterr().out)
 
 
-def test_checkpoints_from_before_the_rule_options_still_resume():
-    """The synapse equations as they were before rate_point, reverse_term_weight
-    and the smoothing term compute what today's file computes with those options
-    off, so a run started then resumes; with an option on they differ."""
+def test_the_rule_with_options_off_is_the_papers_rule():
+    """A training network uses synapse_eqs_with_options only when an option is on;
+    with both off it computes what synapse_eqs (the paper's rule) computes, and
+    what the equations of the first model file computed, so runs started then
+    resume. With reverse_term_weight on the rule differs."""
     from bioplastic.equivalence import equations_equivalent
     earlier = ("dw/dt = learning_rate * learning_post * rho_before_pre * "
                "(rho_post - rho_before_post) / dt : 1 (clock-driven)")
     model = mstdp.load_model()
-    assert equations_equivalent(earlier, model["synapse_eqs"], model.parameters,
-                                model.parameters)
+    assert mstdp.learning_rule(model) == model["synapse_eqs"]
+    for rule in (model["synapse_eqs"], model["synapse_eqs_with_options"]):
+        assert equations_equivalent(earlier, rule, model.parameters, model.parameters)
     on = model.with_overrides({"reverse_term_weight": "1"})
-    assert not equations_equivalent(earlier, on["synapse_eqs"], model.parameters,
-                                    on.parameters)
+    assert mstdp.learning_rule(on) == on["synapse_eqs_with_options"]
+    assert not equations_equivalent(earlier, on["synapse_eqs_with_options"],
+                                    on.parameters, on.parameters)
