@@ -4,8 +4,8 @@ A run resumes from its checkpoint only with the model it started with, so
 :class:`bioplastic.training.Run` compares the model file's fields with the
 checkpoint's. Text alone is too strict for equations: a model file that gains
 an option (a term multiplied by a parameter that is off, a subexpression split
-out of an equation) computes what it did before. Here each version's parameter
-values are put into its equations, subexpressions are substituted, and the
+out of an equation) computes what it did before. Here the same parameter
+values are put into both versions, subexpressions are substituted, and the
 variables both versions define must follow the same expression (sympy decides)
 and have the same kind, dimensions and flags.
 """
@@ -54,16 +54,16 @@ def _same(first, second):
     return difference == 0 or sympy.simplify(difference) == 0
 
 
-def equations_equivalent(old_text, new_text, old_numbers, new_numbers):
+def equations_equivalent(old_text, new_text, numbers):
     """Whether two Brian2 equations strings compute the same thing.
 
     Parameters
     ----------
     old_text, new_text : str
         The two versions of an equations field.
-    old_numbers, new_numbers : dict
-        ``{parameter: value}`` of each version's model file (quantities in SI
-        units or plain numbers); they replace the parameters' names.
+    numbers : dict
+        ``{parameter: value}`` (quantities or plain numbers) put in place of the
+        parameters' names in both texts, e.g. the values a run started with.
 
     Returns
     -------
@@ -75,9 +75,9 @@ def equations_equivalent(old_text, new_text, old_numbers, new_numbers):
         they matter only through a shared variable's expression.
     """
     # exact rationals (0.4 -> 2/5), so that 0.4 / 0.001 and 400 compare equal
-    numbers = [{name: sympy.Rational(repr(float(np.asarray(value))))
-                for name, value in values.items()} for values in (old_numbers, new_numbers)]
-    old, new = _resolved(old_text, numbers[0]), _resolved(new_text, numbers[1])
+    exact = {name: sympy.Rational(repr(float(np.asarray(value))))
+             for name, value in numbers.items()}
+    old, new = _resolved(old_text, exact), _resolved(new_text, exact)
     for name in set(old) & set(new):
         (old_kind, old_dim, old_flags, old_expr) = old[name]
         (new_kind, new_dim, new_flags, new_expr) = new[name]

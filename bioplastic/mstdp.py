@@ -518,21 +518,28 @@ def _check_divergence(state, mode):
     str or None
         The warning's message, or None when states and weights are within bounds.
     """
-    def largest_of(values):
-        values = np.asarray(values)
-        return float(np.max(np.abs(values))) if np.all(np.isfinite(values)) else float("inf")
+    def largest_and_input(values):
+        """Largest |value| and largest column sum of |values| (inf if not finite)."""
+        absolute = np.abs(np.asarray(values))
+        if not np.all(np.isfinite(absolute)):
+            return float("inf"), float("inf")
+        # rows are presynaptic: a weight matrix's column sums are each neuron's
+        # summed input weight
+        column_sums = absolute.sum(axis=0) if absolute.ndim == 2 else absolute
+        return float(absolute.max()), float(column_sums.max())
 
-    keys = ("weights_visible_hidden", "weights_hidden_visible", "weights_hidden_hidden")
-    largest = largest_of(state["state"])
-    weight = max(largest_of(state[key]) for key in keys)
-    # rows are presynaptic: the column sums are each neuron's summed input weight
-    input_weight = max(float(np.max(np.abs(state[key]).sum(axis=0))) for key in keys)
+    largest = largest_and_input(state["state"])[0]
+    weights = [largest_and_input(state[key]) for key in
+               ("weights_visible_hidden", "weights_hidden_visible", "weights_hidden_hidden")]
+    weight, input_weight = max(w for w, _ in weights), max(s for _, s in weights)
     if largest <= RUNAWAY_STATE and input_weight <= RUNAWAY_INPUT_WEIGHT:
         return None
     message = (f"MSTDP {mode}: the dynamics have run away (largest |s| = {largest:.3g}, "
-               f"largest |W| = {weight:.3g}, summed |W| into a neuron up to {input_weight:.3g}); answers from here on are meaningless. Lower "
-               "learning_rate or step_size, or use longer phases (clamped_iterations, "
-               "free_iterations) so that each phase settles")
+               f"largest |W| = {weight:.3g}, summed |W| into a neuron up to "
+               f"{input_weight:.3g}); answers from here on are meaningless. Lower "
+               "learning_rate or step_size, use longer phases (clamped_iterations, "
+               "free_iterations) so that each phase settles, or the symmetric update "
+               "(rate_point=0.5, reverse_term_weight=1), which measured runs kept bounded")
     warnings.warn(message, DivergenceWarning, stacklevel=3)
     return message
 

@@ -367,7 +367,7 @@ class Run:
                        fields[k].kind == "quantity"}
             # both texts with the run's values: a changed value is named by itself
             changed = [k for k in changed if k not in rewritten or not equations_equivalent(
-                reference[k], current[k], numbers, numbers)]
+                reference[k], current[k], numbers)]
         return changed
 
     def _save(self):

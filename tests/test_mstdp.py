@@ -491,8 +491,7 @@ def test_the_rule_with_options_off_is_the_papers_rule():
     model = mstdp.load_model()
     assert mstdp.learning_rule(model) == model["synapse_eqs"]
     for rule in (model["synapse_eqs"], model["synapse_eqs_with_options"]):
-        assert equations_equivalent(earlier, rule, model.parameters, model.parameters)
+        assert equations_equivalent(earlier, rule, model.parameters)
     on = model.with_overrides({"reverse_term_weight": "1"})
     assert mstdp.learning_rule(on) == on["synapse_eqs_with_options"]
-    assert not equations_equivalent(earlier, on["synapse_eqs_with_options"],
-                                    on.parameters, on.parameters)
+    assert not equations_equivalent(earlier, on["synapse_eqs_with_options"], on.parameters)
