@@ -12,6 +12,7 @@ another device.
 
 import re
 
+import numpy as np
 from brian2 import NeuronGroup, Synapses, TimedArray
 from brian2.core.clocks import defaultclock
 from brian2.equations.equations import SUBEXPRESSION
@@ -120,6 +121,12 @@ def _synapse_problems(synapses):
     for prepost in ("pre", "post"):
         if sum(1 for p in synapses._pathways if p.prepost == prepost) > 1:
             problems.append(f"{name} has several {prepost}-synaptic pathways")
+    for pathway in synapses._pathways:
+        delay = pathway.variables["delay"]
+        if not delay.scalar and np.ptp(np.asarray(pathway.delay_[:])) > 0:
+            problems.append(f"{name} has a different delay on each synapse "
+                            f"({pathway.prepost} pathway); brian2genn needs one delay "
+                            "for all (Diehl & Cook: input_delay_max = 0*ms)")
     summed = list(getattr(synapses, "summed_updaters", {}).keys())
     if len(summed) > 1:
         problems.append(f"{name} has {len(summed)} summed variables ({', '.join(summed)}); "

@@ -45,8 +45,9 @@ SPEC = ModelSpec(
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )
 
-#: Arrays a run keeps between chunks (and in checkpoints).
-STATE_KEYS = ("weights", "theta")
+#: Arrays a run keeps between chunks (and in checkpoints); ``input_delays`` only
+#: with ``input_delay_max`` > 0.
+STATE_KEYS = ("weights", "theta", "input_delays")
 
 
 def load_model(path=None, overrides=None):

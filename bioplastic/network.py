@@ -73,6 +73,12 @@ COMMON_FIELDS = {
     "input_on_pre": Field("code"),
     "input_on_post": Field("code", optional=True),
     "input_synapse_sample_start": Field("code", optional=True),
+    # heterogeneous input delays (not on genn): the rule with a per-synapse pre trace
+    "input_delay_max": quantity(ms, 0, 1000, optional=True),
+    "input_synapse_eqs_delayed": Field("equations", optional=True),
+    "input_on_pre_delayed": Field("code", optional=True),
+    "input_on_post_delayed": Field("code", optional=True),
+    "input_synapse_sample_start_delayed": Field("code", optional=True),
     "exc_inh_on_pre": Field("code"),
     "inh_exc_on_pre": Field("code"),
     "excitatory_eqs_test": Field("equations"),
@@ -136,17 +142,55 @@ def check_protocol(model):
             raise ModelFileError(model.path, f"must be a whole number of time steps "
                                  f"(dt = {dt!r}), got {model[name]!r}", field=name,
                                  lineno=model.linenos.get(name))
+    check_delayed_fields(model)
     if "theta" not in model["excitatory_eqs"]:
         raise ModelFileError(model.path, "the excitatory equations must define 'theta' "
                              "(the adaptive threshold saved in checkpoints)",
                              field="excitatory_eqs", lineno=model.linenos.get("excitatory_eqs"))
 
 
+#: Fields replaced by their ``*_delayed`` version when the input synapses have delays.
+DELAYED_FIELDS = ("input_synapse_eqs", "input_on_pre", "input_on_post",
+                  "input_synapse_sample_start")
+
+
+def input_delay_max(model):
+    """Largest input->excitatory delay in seconds (0: no delays, the default)."""
+    return quantity_in(model.values.get("input_delay_max", 0), second)
+
+
+def check_delayed_fields(model):
+    """With input delays on, the model file must give the rule's delayed variant."""
+    if input_delay_max(model) <= 0:
+        return
+    for name in DELAYED_FIELDS[:3]:
+        if not model[name + "_delayed"]:
+            raise ModelFileError(
+                model.path, f"input_delay_max is {model['input_delay_max']!r}, so the "
+                "input synapses need a rule whose pre trace lives in each synapse "
+                f"(delays differ per synapse): add {name}_delayed, or set "
+                "input_delay_max = 0*ms", field=name + "_delayed",
+                lineno=model.linenos.get("input_delay_max"))
+
+
+def input_synapse_field(model, name):
+    """The input-synapse code field ``name``, or its delayed variant when delays are on."""
+    return model[name + "_delayed"] if input_delay_max(model) > 0 else model[name]
+
+
 def hidden_initial_state(model, n_neurons, rng):
-    """Input weights ``w_init_max x U[0, 1]`` (784 x N) and theta = ``theta_init`` (volts)."""
+    """Input weights ``w_init_max x U[0, 1]`` (784 x N) and theta = ``theta_init`` (volts).
+
+    With ``input_delay_max`` > 0 also ``input_delays`` (784 x N, seconds) from
+    U(0, input_delay_max), drawn after the weights so that a run with delays starts
+    from the same weights as one without.
+    """
     weights = float(model["w_init_max"]) * rng.random((N_INPUT, n_neurons))
     theta = np.full(n_neurons, quantity_in(model["theta_init"], 1))
-    return {"weights": weights, "theta": theta}
+    state = {"weights": weights, "theta": theta}
+    if input_delay_max(model) > 0:
+        state["input_delays"] = rng.uniform(0, input_delay_max(model), (N_INPUT, n_neurons))
+    return state
 
 
 @dataclass
@@ -326,12 +370,19 @@ class PresentationNetwork:
             method=model["integration_method"], name="inhibitory", namespace=namespace)
         inh.v = model["v_rest_i"]
 
+        delayed = input_delay_max(model) > 0
         input_exc = Synapses(
-            inp, exc, model["input_synapse_eqs"],
-            on_pre=model["input_on_pre"] if plastic else model["input_on_pre_test"],
-            on_post=(model["input_on_post"] or None) if plastic else None,
+            inp, exc, input_synapse_field(model, "input_synapse_eqs") if plastic
+            else model["input_synapse_eqs"],
+            on_pre=input_synapse_field(model, "input_on_pre") if plastic
+            else model["input_on_pre_test"],
+            on_post=(input_synapse_field(model, "input_on_post") or None) if plastic else None,
             name="input_exc", namespace=namespace)
         input_exc.connect()
+        if delayed:
+            # one delay per synapse, set for each chunk from the run's state; this
+            # placeholder spread makes the delay an array of the compiled project
+            input_exc.delay = np.linspace(0, input_delay_max(model), N_INPUT * n) * second
         exc_inh = Synapses(exc, inh, on_pre=model["exc_inh_on_pre"], name="exc_inh",
                            namespace=namespace)
         exc_inh.connect(j="i")
@@ -349,7 +400,7 @@ class PresentationNetwork:
         if plastic:
             sample_start = (sample_start or "") + "\nw_total = 0"
             add_column_normalisation(input_exc, "column_sum_target", slot,
-                                     model["input_synapse_sample_start"])
+                                     input_synapse_field(model, "input_synapse_sample_start"))
         if sample_start:
             exc.run_regularly(sample_start, dt=slot, when="start", order=-3,
                               name="excitatory_run_regularly_sample_start")
@@ -421,6 +472,11 @@ class PresentationNetwork:
             "input.slot_spikes": 0.0,
             "input.slot_start": 0.0,
         }
+        if input_delay_max(self.model) > 0:
+            if "input_delays" not in state:
+                raise ValueError("the model file sets input_delay_max > 0 but this run's "
+                                 "state has no input_delays (a run started without delays)")
+            values["input_exc.delay"] = np.asarray(state["input_delays"], dtype=float).ravel()
         values.update(self._more_values(state, labels, initial_retries))
         tables = {"stimulus": table}
         tables.update(self._more_tables(labels))

@@ -307,6 +307,10 @@ class CompiledNetwork:
             prepare = (device._prepare_timed_array_run_arg if isinstance(key, TimedArray)
                        else device._prepare_variableview_run_arg)
             name, text, file_name, array = prepare(key, value)
+            if not isinstance(key, TimedArray):
+                # the program knows a variable by its owner's name: a pathway's
+                # delay is 'input_exc.delay', where Brian2 writes 'input_exc_pre.delay'
+                name = f"{key.variable.owner.name}.{key.name}"
             if file_name:  # arrays go through a file, single values on the command line
                 path = self.directory / "static_arrays" / f"{self._results}-{number}.dat"
                 partial = path.with_suffix(".partial")

@@ -26,7 +26,11 @@ may be added if an equation below uses them.
 Known deviations from the paper / original code
 -----------------------------------------------
 * Input->excitatory delays: the original draws them from U(0, 10 ms); brian2genn
-  needs homogeneous delays, so all synapses use no delay.
+  needs homogeneous delays, so by default no synapse has a delay. With
+  input_delay_max > 0 (runtime and cpp_standalone only) each synapse gets a delay
+  from U(0, input_delay_max), drawn once from the run's seed and kept in its
+  checkpoint. A delayed input spike acts at its arrival: conductance, depression
+  and the synapse's own pre trace (the *_delayed fields below).
 * The original's 5 ms voltage clamp is the refractory period refractory_e. Its
   timer, which blocks a new spike for about 50 ms while the voltage integrates on,
   is spike_block_time, off (0 ms) by default: with 50 ms, MNIST (all-activity
@@ -87,6 +91,7 @@ refractory_i = 2*ms              # refractory period
 # ---- Synaptic conductances -------------------------------------------------------
 tau_ge = 1*ms                    # excitatory conductance decay
 tau_gi = 2*ms                    # inhibitory conductance decay
+input_delay_max = 0*ms           # input -> excitatory delays ~ U(0, input_delay_max) (original: 10 ms; 0: none, as genn needs)
 w_exc_inh = 10.4                 # excitatory -> inhibitory weight (one-to-one)
 w_inh_exc = 17.0                 # inhibitory -> excitatory weight (to all but the partner)
 
@@ -167,6 +172,30 @@ previous_post_spike = t
 '''
 input_synapse_sample_start = '''
 previous_post_spike = -inf*second
+'''
+
+# With input_delay_max > 0 an input spike reaches each synapse at its own time, so
+# the pre trace is the synapse's own: exp(-(t - previous_pre_arrival) / tau_pre),
+# the same as the input neuron's trace when there is no delay (set to 1 at a spike).
+input_synapse_eqs_delayed = '''
+w : 1
+previous_post_spike : second                     # time of the last excitatory spike (for post2)
+previous_pre_arrival : second                    # arrival of the last input spike here (pre trace)
+'''
+input_on_pre_delayed = '''
+ge_post += w
+w = clip(w - nu_pre * post1_post, 0, w_max)
+previous_pre_arrival = t
+'''
+input_on_post_delayed = '''
+post2_before = exp(-(t - previous_post_spike) / tau_post2)
+pre_here = exp(-(t - previous_pre_arrival) / tau_pre)
+w = clip(w + nu_post * pre_here * post2_before, 0, w_max)
+previous_post_spike = t
+'''
+input_synapse_sample_start_delayed = '''
+previous_post_spike = -inf*second
+previous_pre_arrival = -inf*second
 '''
 exc_inh_on_pre = '''
 ge_post += w_exc_inh

@@ -12,7 +12,7 @@ from brian2 import NeuronGroup, Network, Synapses, TimedArray, defaultclock
 
 def run_pair(model, pre_steps, post_steps, n_steps, w0, pre=("input_eqs", "input_reset"),
              post=("excitatory_eqs", "excitatory_reset"), synapse=None, n_pre=1,
-             sample_start=None, read="w"):
+             sample_start=None, read="w", delays=None):
     """Weights (or another synaptic variable) after ``n_steps`` of forced spikes.
 
     Parameters
@@ -34,6 +34,8 @@ def run_pair(model, pre_steps, post_steps, n_steps, w0, pre=("input_eqs", "input
         Synaptic code run once at t = 0 (the network runs it at every presentation).
     read : str
         Synaptic variable to return, one value per presynaptic neuron.
+    delays : Quantity, optional
+        Delay of each synapse (its on_pre code acts that long after the pre spike).
     """
     dt = model["dt"]
     defaultclock.dt = dt
@@ -57,6 +59,8 @@ def run_pair(model, pre_steps, post_steps, n_steps, w0, pre=("input_eqs", "input
                         on_post=synapse["on_post"], namespace=namespace)
     synapses.connect()
     synapses.w = w0
+    if delays is not None:
+        synapses.delay = delays
     if sample_start:
         synapses.run_regularly(sample_start, dt=n_steps * dt)
     Network(pre_group, post_group, synapses).run(n_steps * dt, namespace={})

@@ -159,6 +159,20 @@ def test_genn_network_is_refused_before_any_code_is_generated(tmp_path):
     assert all("learning_post" in problem for problem in error.value.problems)
 
 
+def test_diehl_cook_input_delays_are_refused_on_genn():
+    """One delay per synapse (input_delay_max > 0) is named as the problem on genn;
+    the model file's default (no delays) passes the same check."""
+    from bioplastic import diehl_cook
+    delayed = diehl_cook.load_model(overrides={"input_delay_max": "10*ms"})
+    with check_compatibility_only("genn"), pytest.raises(DeviceCompatibilityError) as error:
+        diehl_cook.Network(delayed, 3, "train", "genn", chunk_slots=1)
+    assert error.value.problems == [
+        "input_exc has a different delay on each synapse (pre pathway); brian2genn needs "
+        "one delay for all (Diehl & Cook: input_delay_max = 0*ms)"]
+    with check_compatibility_only("genn"):
+        diehl_cook.Network(diehl_cook.load_model(), 3, "train", "genn", chunk_slots=1)
+
+
 @pytest.mark.parametrize("schedule, delay_steps", [
     (None, 0),  # Brian2's schedule: synapses handle a spike in its own time step
     (["start", "synapses", "groups", "thresholds", "resets", "end"], 1),  # brian2genn's

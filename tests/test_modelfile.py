@@ -72,6 +72,21 @@ def test_added_parameter_used_by_an_equation_is_accepted(tmp_path):
     assert float(model["nu_post"]) == pytest.approx(0.02)
 
 
+def test_input_delays_need_the_delayed_rule(tmp_path):
+    """With input_delay_max > 0 the synapse-held pre trace is required: a file
+    without input_on_pre_delayed is refused, naming that field and the delay."""
+    text = find_model_file(diehl_cook.MODEL_FILE).read_text()
+    start = text.index("input_on_pre_delayed = ")
+    end = text.index("\'\'\'", text.index("\'\'\'", start) + 3) + 3
+    edited = tmp_path / "no_delayed_rule.py"
+    edited.write_text(text[:start] + text[end:])
+    diehl_cook.load_model(edited)  # fine without delays
+    with pytest.raises(ModelFileError) as error:
+        diehl_cook.load_model(edited, overrides={"input_delay_max": "10*ms"})
+    assert error.value.field == "input_on_pre_delayed"
+    assert str(edited) in str(error.value) and "input_delay_max" in str(error.value)
+
+
 def test_overrides_are_parsed_and_validated():
     model = diehl_cook.load_model(overrides={"tau_theta": "2e7*ms", "nu_post": "0.02"})
     assert model["tau_theta"] == 2e7 * ms

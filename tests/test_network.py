@@ -154,6 +154,52 @@ def test_deterministic_input_gives_identical_spikes_on_both_devices(images):
     np.testing.assert_allclose(outputs[0][2], outputs[1][2], rtol=1e-9)
 
 
+def test_input_delays_are_drawn_after_the_weights_and_kept_in_the_state():
+    """input_delay_max > 0 adds U(0, max) delays to the state without changing the
+    weights drawn from the same seed (a paired comparison with a run without them)."""
+    plain = initial_state(diehl_cook.load_model(), N, np.random.default_rng(3))
+    delayed_model = diehl_cook.load_model(overrides={"input_delay_max": "10*ms"})
+    delayed = initial_state(delayed_model, N, np.random.default_rng(3))
+    assert "input_delays" not in plain
+    np.testing.assert_array_equal(delayed["weights"], plain["weights"])
+    delays = delayed["input_delays"]
+    assert delays.shape == (784, N) and delays.min() >= 0 and delays.max() < 0.010
+    assert delays.std() == pytest.approx(0.010 / np.sqrt(12), rel=0.05)
+
+
+@needs_standalone
+def test_input_delays_reach_the_synapses_on_both_devices(images):
+    """Every input spikes at every step (binary images, rate above 1/dt), so nothing
+    is random: with 0-10 ms delays both devices give the same spikes and weights,
+    the delays read back from the synapses are the state's, and the layer fires
+    later than without delays (the drive arrives spread over 10 ms)."""
+    overrides = {"max_input_rate": "2500*Hz", "w_init_max": "0.02"}
+    binary = (images > 0.5).astype(float)
+    first = {}
+    outputs = []
+    for delay_max in ("0*ms", "10*ms"):
+        model = diehl_cook.load_model(overrides={**overrides, "input_delay_max": delay_max})
+        devices = ("runtime", "cpp_standalone") if delay_max != "0*ms" else ("runtime",)
+        for device in devices:
+            state = initial_state(model, N, np.random.default_rng(1))
+            network = DiehlCookNetwork(model, N, "train", device, chunk_slots=4)
+            try:
+                result = network.run_chunk(state, binary[:4], 0, 1)
+                if delay_max != "0*ms":
+                    np.testing.assert_array_equal(network.network.get("input_exc.delay"),
+                                                  state["input_delays"].ravel())
+                steps = network.network.spikes("excitatory_spikes")[1]
+            finally:
+                network.close()
+            first[delay_max] = steps.min()
+            if delay_max != "0*ms":
+                outputs.append((result.counts, state["weights"]))
+    assert outputs[0][0].sum() > 0
+    np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
+    np.testing.assert_allclose(outputs[0][1], outputs[1][1], rtol=1e-9, atol=1e-12)
+    assert first["10*ms"] > first["0*ms"], first
+
+
 @needs_standalone
 def test_new_project_starts_from_the_object_files_of_a_compiled_sibling(images, tmp_path):
     """A network that differs from a compiled one in a parameter value gets a project

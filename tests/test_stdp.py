@@ -104,3 +104,58 @@ def test_model_traces_equal_event_driven_synaptic_traces(model):
                              n_pre=n_pre, w0=0.3)
     assert np.abs(clock_driven - 0.3).max() > 1e-3  # the rule did something
     np.testing.assert_allclose(clock_driven, event_driven, rtol=1e-9, atol=1e-12)
+
+
+# ---- heterogeneous input delays (input_delay_max > 0, runtime and cpp_standalone) ----
+
+@pytest.fixture(scope="module")
+def delayed_model():
+    return diehl_cook.load_model(overrides={"input_delay_max": "10*ms"})
+
+
+def _run_delayed(model, pre_steps, post_steps, n_steps, delays=None, n_pre=1, w0=W0):
+    """The model file's delayed rule (pre trace kept in each synapse)."""
+    synapse = {"model": model["input_synapse_eqs_delayed"],
+               "on_pre": model["input_on_pre_delayed"],
+               "on_post": model["input_on_post_delayed"]}
+    return run_pair(model, pre_steps, post_steps, n_steps, w0, n_pre=n_pre, synapse=synapse,
+                    sample_start=model["input_synapse_sample_start_delayed"], delays=delays)
+
+
+def test_delayed_rule_without_delay_equals_the_default_rule(delayed_model):
+    """With zero delays the synapse-held pre trace gives the default rule's weights."""
+    rng = np.random.default_rng(5)
+    n_steps, n_pre = 4000, 20
+    pre_steps, post_steps = random_trains(rng, n_steps, n_pre)
+    default = _run_pair(delayed_model, pre_steps, post_steps, n_steps, n_pre=n_pre, w0=0.3)
+    delayed = _run_delayed(delayed_model, pre_steps, post_steps, n_steps, n_pre=n_pre,
+                           w0=0.3)
+    assert np.abs(default - 0.3).max() > 1e-3
+    np.testing.assert_allclose(delayed, default, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("delay", [0.5, 3, 8.5])
+def test_a_delayed_input_spike_acts_at_its_arrival(delayed_model, delay):
+    """post at t0, pre sent at t1 and arriving at t1 + delay, post at t2: depression
+    reads post1 at the arrival and potentiation the pre trace since the arrival."""
+    model = delayed_model
+    t0, t1, t2 = 5 * ms, 35 * ms, 50 * ms
+    arrival = t1 + delay * ms
+    w = _run_delayed(model, [[_steps(model, t1)]], [_steps(model, t0), _steps(model, t2)],
+                     _steps(model, t2 + 5 * ms), delays=[delay] * ms)
+    depression = float(model["nu_pre"]) * np.exp(-float((arrival - t0) / model["tau_post1"]))
+    potentiation = (float(model["nu_post"]) * np.exp(-float((t2 - arrival) / model["tau_pre"]))
+                    * np.exp(-float((t2 - t0) / model["tau_post2"])))
+    assert w[0] == pytest.approx(W0 - depression + potentiation, rel=1e-9)
+
+
+def test_an_input_spike_arriving_after_the_post_spike_only_depresses(delayed_model):
+    """Sent 2 ms before the post spike but delayed by 5 ms, the input spike arrives
+    after it: no potentiation at the post spike, depression at the arrival."""
+    model = delayed_model
+    t_pre, t_post = 20 * ms, 22 * ms
+    w = _run_delayed(model, [[_steps(model, t_pre)]], [_steps(model, 5 * ms), _steps(model, t_post)],
+                     _steps(model, 40 * ms), delays=[5] * ms)
+    depression = float(model["nu_pre"]) * np.exp(-float((t_pre + 5 * ms - t_post)
+                                                         / model["tau_post1"]))
+    assert w[0] == pytest.approx(W0 - depression, rel=1e-9)
