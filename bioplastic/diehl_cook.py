@@ -9,8 +9,8 @@ model uses as it is.
 from brian2 import mV, ms
 from .modelfile import ModelSpec, find_model_file, load_model_file
 from .network import (COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS, N_INPUT,
-                      ChunkResult, PresentationNetwork, Protocol, check_protocol,
-                      hidden_initial_state, quantity, schedule_from_counts)
+                      ChunkResult, PresentationNetwork, Protocol, add_input_delays,
+                      check_protocol, hidden_initial_state, quantity, schedule_from_counts)
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "load_model", "initial_state",
            "DiehlCookNetwork", "Network", "N_INPUT", "ChunkResult", "Protocol",
@@ -58,8 +58,9 @@ def load_model(path=None, overrides=None):
 
 
 def initial_state(model, n_neurons, rng, options=None):
-    """Random initial weights (``w_init_max`` x U[0, 1]) and theta (SI units)."""
-    return hidden_initial_state(model, n_neurons, rng)
+    """Random initial weights (``w_init_max`` x U[0, 1]) and theta (SI units), and
+    the input delays when the model file has them."""
+    return add_input_delays(model, hidden_initial_state(model, n_neurons, rng), rng)
 
 
 class DiehlCookNetwork(PresentationNetwork):

@@ -179,17 +179,19 @@ def input_synapse_field(model, name):
 
 
 def hidden_initial_state(model, n_neurons, rng):
-    """Input weights ``w_init_max x U[0, 1]`` (784 x N) and theta = ``theta_init`` (volts).
-
-    With ``input_delay_max`` > 0 also ``input_delays`` (784 x N, seconds) from
-    U(0, input_delay_max), drawn after the weights so that a run with delays starts
-    from the same weights as one without.
-    """
+    """Input weights ``w_init_max x U[0, 1]`` (784 x N) and theta = ``theta_init`` (volts)."""
     weights = float(model["w_init_max"]) * rng.random((N_INPUT, n_neurons))
     theta = np.full(n_neurons, quantity_in(model["theta_init"], 1))
-    state = {"weights": weights, "theta": theta}
+    return {"weights": weights, "theta": theta}
+
+
+def add_input_delays(model, state, rng):
+    """With ``input_delay_max`` > 0, add ``input_delays`` (784 x N, seconds) from
+    U(0, input_delay_max) to ``state``. Call it after every other draw, so that a
+    run with delays starts from the same weights as one without."""
     if input_delay_max(model) > 0:
-        state["input_delays"] = rng.uniform(0, input_delay_max(model), (N_INPUT, n_neurons))
+        shape = np.shape(state["weights"])
+        state["input_delays"] = rng.uniform(0, input_delay_max(model), shape)
     return state
 
 

@@ -24,8 +24,8 @@ from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, 
 from .modelfile import Field, ModelSpec, find_model_file, load_model_file
 from .network import (COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS, COUNT_SPIKE, N_INPUT,
                       PRESENTATION_DECISION, PRESENTATION_STATE, PresentationNetwork,
-                      add_column_normalisation, check_protocol, check_synapse_order,
-                      hidden_initial_state, quantity)
+                      add_column_normalisation, add_input_delays, check_protocol,
+                      check_synapse_order, hidden_initial_state, quantity)
 
 MODEL_FILE = "sym_stdp.py"
 N_CLASSES = 10
@@ -75,8 +75,9 @@ SPEC = ModelSpec(
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS | {"is_label", "presentation_window"},
 )
 
-#: Arrays a run keeps between chunks (and in checkpoints).
-STATE_KEYS = ("weights", "theta", "supervised_weights")
+#: Arrays a run keeps between chunks (and in checkpoints); ``input_delays`` only
+#: with ``input_delay_max`` > 0.
+STATE_KEYS = ("weights", "theta", "supervised_weights", "input_delays")
 
 
 def load_model(path=None, overrides=None):
@@ -91,7 +92,7 @@ def initial_state(model, n_neurons, rng):
     state = hidden_initial_state(model, n_neurons, rng)
     state["supervised_weights"] = (float(model["w_init_max_supervised"])
                                    * rng.random((n_neurons, N_CLASSES)))
-    return state
+    return add_input_delays(model, state, rng)
 
 
 def phases(config):

@@ -65,10 +65,14 @@ Known deviations from the paper / original code
   gave 74.5/74.3/74.1% correct and (almost) no silent images.
 * The dynamic-threshold scaling theta_init/|2 theta - theta_init| is capped at
   theta_scale_max, because it diverges at theta = theta_init/2.
-* As in this package's Diehl & Cook model: no synaptic delays (brian2genn needs
-  homogeneous ones), membrane potentials, conductances and traces are reset at the
-  start of every presentation, a sample is shown at most 1 + max_retries times, and
-  the neurons are integrated with exponential Euler.
+* As in this package's Diehl & Cook model: no synaptic delays by default (brian2genn
+  needs homogeneous ones), membrane potentials, conductances and traces are reset at
+  the start of every presentation, a sample is shown at most 1 + max_retries times,
+  and the neurons are integrated with exponential Euler.
+* input_delay_max (0 by default; not in the paper): input->hidden delays from
+  U(0, input_delay_max) as in Diehl & Cook's original code (10 ms), for runtime and
+  cpp_standalone only. A delayed input spike acts at its arrival, with a pre trace
+  kept in each synapse (the *_delayed fields below).
 * Readout (bioplastic's evaluation code, not this file): the answer is the SL
   neuron with the most spikes; of several with the same count, the one that fired
   first. The paper does not say how it breaks ties.
@@ -115,6 +119,7 @@ teacher_rate = 200*Hz            # Poisson rate of the labelled SL neuron while 
 # ---- Synaptic conductances -------------------------------------------------------
 tau_ge = 1*ms                    # excitatory conductance decay
 tau_gi = 1*ms                    # inhibitory conductance decay
+input_delay_max = 0*ms           # input -> hidden delays ~ U(0, input_delay_max) (not in the paper; 0: none, as genn needs)
 w_exc_inh = 10.4                 # excitatory -> inhibitory weight (one-to-one)
 w_inh_exc = 17.0                 # inhibitory -> excitatory weight (to all but the partner)
 
@@ -211,6 +216,24 @@ w = clip(w + nu_input * post_trace_post, 0, w_max)
 '''
 input_on_post = '''
 w = clip(w + nu_input * pre_trace_pre, 0, w_max)
+'''
+# With input_delay_max > 0 an input spike reaches each synapse at its own time, so
+# the pre trace is the synapse's own (event-driven; the input neuron's trace when
+# there is no delay).
+input_synapse_eqs_delayed = '''
+w : 1
+dpre_here/dt = -pre_here / tau_plus : 1 (event-driven)  # pre trace of the arrivals here
+'''
+input_on_pre_delayed = '''
+ge_post += w
+w = clip(w + nu_input * post_trace_post, 0, w_max)
+pre_here += trace_increment
+'''
+input_on_post_delayed = '''
+w = clip(w + nu_input * pre_here, 0, w_max)
+'''
+input_synapse_sample_start_delayed = '''
+pre_here = 0
 '''
 exc_inh_on_pre = '''
 ge_post += w_exc_inh

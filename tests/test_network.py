@@ -168,23 +168,28 @@ def test_input_delays_are_drawn_after_the_weights_and_kept_in_the_state():
 
 
 @needs_standalone
-def test_input_delays_reach_the_synapses_on_both_devices(images):
+@pytest.mark.parametrize("model_name, mode", [("diehl-cook", "train"),
+                                              ("sym-stdp", "train_hidden")])
+def test_input_delays_reach_the_synapses_on_both_devices(images, model_name, mode):
     """Every input spikes at every step (binary images, rate above 1/dt), so nothing
     is random: with 0-10 ms delays both devices give the same spikes and weights,
     the delays read back from the synapses are the state's, and the layer fires
     later than without delays (the drive arrives spread over 10 ms)."""
+    from bioplastic.training import MODELS
+    module = MODELS[model_name]()
     overrides = {"max_input_rate": "2500*Hz", "w_init_max": "0.02"}
     binary = (images > 0.5).astype(float)
+    labels = np.arange(4)
     first = {}
     outputs = []
     for delay_max in ("0*ms", "10*ms"):
-        model = diehl_cook.load_model(overrides={**overrides, "input_delay_max": delay_max})
+        model = module.load_model(overrides={**overrides, "input_delay_max": delay_max})
         devices = ("runtime", "cpp_standalone") if delay_max != "0*ms" else ("runtime",)
         for device in devices:
-            state = initial_state(model, N, np.random.default_rng(1))
-            network = DiehlCookNetwork(model, N, "train", device, chunk_slots=4)
+            state = module.initial_state(model, N, np.random.default_rng(1))
+            network = module.Network(model, N, mode, device, chunk_slots=4)
             try:
-                result = network.run_chunk(state, binary[:4], 0, 1)
+                result = network.run_chunk(state, binary[:4], 0, 1, labels=labels)
                 if delay_max != "0*ms":
                     np.testing.assert_array_equal(network.network.get("input_exc.delay"),
                                                   state["input_delays"].ravel())

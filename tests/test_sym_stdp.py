@@ -119,6 +119,42 @@ def test_model_traces_equal_event_driven_synaptic_traces(model):
     np.testing.assert_allclose(model_rule, reference, rtol=1e-9, atol=1e-12)
 
 
+def _delayed_pair(model, pre_steps, post_steps, n_steps, delays=None, n_pre=1):
+    """The input->hidden rule's delayed variant (pre trace kept in each synapse)."""
+    synapse = {"model": model["input_synapse_eqs_delayed"],
+               "on_pre": model["input_on_pre_delayed"],
+               "on_post": model["input_on_post_delayed"]}
+    return run_pair(model, pre_steps, post_steps, n_steps, W0, n_pre=n_pre, synapse=synapse,
+                    delays=delays)
+
+
+@pytest.mark.usefixtures("numpy_target")
+def test_delayed_rule_without_delay_equals_the_default_rule(model):
+    rng = np.random.default_rng(8)
+    n_steps, n_pre = 4000, 15
+    pre_steps, post_steps = random_trains(rng, n_steps, n_pre)
+    default = _layer_pair(model, "input->hidden", pre_steps, post_steps, n_steps, n_pre=n_pre)
+    delayed = _delayed_pair(model, pre_steps, post_steps, n_steps, n_pre=n_pre)
+    assert np.abs(default - W0).max() > 1e-3
+    np.testing.assert_allclose(delayed, default, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.usefixtures("numpy_target")
+@pytest.mark.parametrize("delta", [-20, -3, 3, 20])
+def test_a_delayed_input_spike_pairs_at_its_arrival(model, delta):
+    """delta = t_post - arrival (ms), with the input spike sent 4 ms before it arrives:
+    the symmetric window is that of the arrival time."""
+    delay = 4 * ms
+    arrival = 60 * ms
+    t_post = arrival + delta * ms
+    w = _delayed_pair(model, [[_steps(model, arrival - delay)]], [_steps(model, t_post)],
+                      _steps(model, max(arrival, t_post) + 5 * ms), delays=[4] * ms)
+    tau = model["tau_plus"] if delta > 0 else model["tau_minus"]
+    expected = W0 + (float(model["nu_input"]) * float(model["trace_increment"])
+                     * np.exp(-abs(delta) * ms / tau))
+    assert w[0] == pytest.approx(expected, rel=1e-9)
+
+
 # ---------------------------------------------------------------- network level
 @pytest.fixture(scope="module")
 def mnist(data_dir):
