@@ -126,7 +126,7 @@ def _synapse_problems(synapses):
         if not delay.scalar and np.ptp(np.asarray(pathway.delay_[:])) > 0:
             problems.append(f"{name} has a different delay on each synapse "
                             f"({pathway.prepost} pathway); brian2genn needs one delay "
-                            "for all (Diehl & Cook: input_delay_max = 0*ms)")
+                            "for all (model files: input_delay_max = 0*ms)")
     summed = list(getattr(synapses, "summed_updaters", {}).keys())
     if len(summed) > 1:
         problems.append(f"{name} has {len(summed)} summed variables ({', '.join(summed)}); "

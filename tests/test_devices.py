@@ -168,7 +168,7 @@ def test_diehl_cook_input_delays_are_refused_on_genn():
         diehl_cook.Network(delayed, 3, "train", "genn", chunk_slots=1)
     assert error.value.problems == [
         "input_exc has a different delay on each synapse (pre pathway); brian2genn needs "
-        "one delay for all (Diehl & Cook: input_delay_max = 0*ms)"]
+        "one delay for all (model files: input_delay_max = 0*ms)"]
     with check_compatibility_only("genn"):
         diehl_cook.Network(diehl_cook.load_model(), 3, "train", "genn", chunk_slots=1)
 
