@@ -180,6 +180,8 @@ previous_post_spike = -inf*second
 # With input_delay_max > 0 an input spike reaches each synapse at its own time, so
 # the pre trace is the synapse's own: exp(-(t - previous_pre_arrival) / tau_pre),
 # the same as the input neuron's trace when there is no delay (set to 1 at a spike).
+# A training network with delays uses these *_delayed fields instead of those without
+# the suffix: an edit of the learning rule belongs in the ones that are used.
 input_synapse_eqs_delayed = '''
 w : 1
 previous_post_spike : second                     # time of the last excitatory spike (for post2)

@@ -221,6 +221,8 @@ w = clip(w + nu_input * pre_trace_pre, 0, w_max)
 # With input_delay_max > 0 an input spike reaches each synapse at its own time, so
 # the pre trace is the synapse's own (event-driven; the input neuron's trace when
 # there is no delay).
+# A training network with delays uses these *_delayed fields instead of those without
+# the suffix: an edit of the learning rule belongs in the ones that are used.
 input_synapse_eqs_delayed = '''
 w : 1
 dpre_here/dt = -pre_here / tau_plus : 1 (event-driven)  # pre trace of the arrivals here
