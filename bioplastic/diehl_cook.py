@@ -9,11 +9,12 @@ model uses as it is.
 from brian2 import mV, ms
 from .modelfile import ModelSpec, find_model_file, load_model_file
 from .network import (COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS, N_INPUT,
-                      ChunkResult, PresentationNetwork, Protocol, add_input_delays,
-                      check_protocol, hidden_initial_state, quantity, schedule_from_counts)
+                      OPTIONAL_STATE_KEYS, ChunkResult, PresentationNetwork, Protocol,
+                      add_input_delays, check_protocol, hidden_initial_state, quantity,
+                      schedule_from_counts)
 
-__all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "load_model", "initial_state",
-           "DiehlCookNetwork", "Network", "N_INPUT", "ChunkResult", "Protocol",
+__all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "OPTIONAL_STATE_KEYS", "load_model",
+           "initial_state", "DiehlCookNetwork", "Network", "N_INPUT", "ChunkResult", "Protocol",
            "schedule_from_counts"]
 
 MODEL_FILE = "diehl_cook_2015.py"

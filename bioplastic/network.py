@@ -149,6 +149,9 @@ def check_protocol(model):
                              field="excitatory_eqs", lineno=model.linenos.get("excitatory_eqs"))
 
 
+#: State arrays a run has only with some settings (``input_delay_max`` > 0).
+OPTIONAL_STATE_KEYS = ("input_delays",)
+
 #: Fields replaced by their ``*_delayed`` version when the input synapses have delays.
 DELAYED_FIELDS = ("input_synapse_eqs", "input_on_pre", "input_on_post",
                   "input_synapse_sample_start")

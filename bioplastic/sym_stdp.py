@@ -23,9 +23,9 @@ import numpy as np
 from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
 from .modelfile import Field, ModelSpec, find_model_file, load_model_file
 from .network import (COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS, COUNT_SPIKE, N_INPUT,
-                      PRESENTATION_DECISION, PRESENTATION_STATE, PresentationNetwork,
-                      add_column_normalisation, add_input_delays, check_protocol,
-                      check_synapse_order, hidden_initial_state, quantity)
+                      OPTIONAL_STATE_KEYS, PRESENTATION_DECISION, PRESENTATION_STATE,
+                      PresentationNetwork, add_column_normalisation, add_input_delays,
+                      check_protocol, check_synapse_order, hidden_initial_state, quantity)
 
 MODEL_FILE = "sym_stdp.py"
 N_CLASSES = 10

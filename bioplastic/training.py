@@ -460,8 +460,10 @@ class Run:
             # model-specific warnings about settings known to fail
             self.module.check_training(self.model, cfg.n_neurons, total)
         network = self._network(phase.mode)
-        # a model's optional state (Diehl & Cook's input_delays) is absent when off
-        state = {key: self.arrays[key] for key in self.module.STATE_KEYS if key in self.arrays}
+        # optional state (the input delays) is absent when its setting is off
+        optional = getattr(self.module, "OPTIONAL_STATE_KEYS", ())
+        state = {key: self.arrays[key] for key in self.module.STATE_KEYS
+                 if key in self.arrays or key not in optional}
         bar = tqdm(total=total, initial=progress["position"], unit="sample",
                    desc=f"{phase.name} ({cfg.device})", file=sys.stderr) if self.progress else None
         try:

@@ -81,3 +81,10 @@ def random_trains(rng, n_steps, n_pre, post_probability=0.02, pre_probability=0.
         steps = np.flatnonzero(rng.random(n_steps) < pre_probability)
         pre_steps.append(steps[~busy[steps]])
     return pre_steps, post_steps
+
+
+def delayed_rule(model):
+    """A model's input-synapse rule for delayed inputs (its ``*_delayed`` fields)."""
+    return {"model": model["input_synapse_eqs_delayed"],
+            "on_pre": model["input_on_pre_delayed"],
+            "on_post": model["input_on_post_delayed"]}

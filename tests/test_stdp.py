@@ -13,7 +13,7 @@ import pytest
 from brian2 import ms
 
 from bioplastic import diehl_cook
-from spike_pairs import random_trains, run_pair
+from spike_pairs import delayed_rule, random_trains, run_pair
 
 W0 = 0.5
 
@@ -115,11 +115,9 @@ def delayed_model():
 
 def _run_delayed(model, pre_steps, post_steps, n_steps, delays=None, n_pre=1, w0=W0):
     """The model file's delayed rule (pre trace kept in each synapse)."""
-    synapse = {"model": model["input_synapse_eqs_delayed"],
-               "on_pre": model["input_on_pre_delayed"],
-               "on_post": model["input_on_post_delayed"]}
-    return run_pair(model, pre_steps, post_steps, n_steps, w0, n_pre=n_pre, synapse=synapse,
-                    sample_start=model["input_synapse_sample_start_delayed"], delays=delays)
+    return run_pair(model, pre_steps, post_steps, n_steps, w0, n_pre=n_pre,
+                    synapse=delayed_rule(model), delays=delays,
+                    sample_start=model["input_synapse_sample_start_delayed"])
 
 
 def test_delayed_rule_without_delay_equals_the_default_rule(delayed_model):

@@ -16,7 +16,7 @@ from bioplastic.checkpoint import load_checkpoint
 from bioplastic.network import Protocol
 from bioplastic.training import Run, RunConfig
 from conftest import TRAIN_DEVICE
-from spike_pairs import random_trains, run_pair
+from spike_pairs import delayed_rule, random_trains, run_pair
 
 W0 = 0.3
 N = 12
@@ -121,11 +121,8 @@ def test_model_traces_equal_event_driven_synaptic_traces(model):
 
 def _delayed_pair(model, pre_steps, post_steps, n_steps, delays=None, n_pre=1):
     """The input->hidden rule's delayed variant (pre trace kept in each synapse)."""
-    synapse = {"model": model["input_synapse_eqs_delayed"],
-               "on_pre": model["input_on_pre_delayed"],
-               "on_post": model["input_on_post_delayed"]}
-    return run_pair(model, pre_steps, post_steps, n_steps, W0, n_pre=n_pre, synapse=synapse,
-                    delays=delays)
+    return run_pair(model, pre_steps, post_steps, n_steps, W0, n_pre=n_pre,
+                    synapse=delayed_rule(model), delays=delays)
 
 
 @pytest.mark.usefixtures("numpy_target")
