@@ -61,6 +61,8 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
     parser.add_argument("--name", default=None, help="result file name (without .json)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a model-file parameter")
+    parser.add_argument("--model-file", default=None,
+                        help="an edited copy of the model file (default: the shipped one)")
     parser.add_argument("--per-label", type=int, default=10,
                         help="mstdp: digits generated per class after training")
     parser.add_argument("--chunk-slots", type=int, default=500,
@@ -73,6 +75,7 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
                        assign_samples=args.assign_samples, test_samples=args.test_samples,
                        device=args.device, seed=args.seed, data_dir=args.data_dir,
                        chunk_slots=args.chunk_slots, overrides=overrides,
+                       model_file=args.model_file,
                        balanced=args.balanced).validate()
     schedule = f"_{config.schedule}" if config.schedule else ""
     name = args.name or (f"{args.model.replace('-', '_')}{schedule}_{args.dataset}_"

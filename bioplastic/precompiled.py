@@ -38,14 +38,14 @@ STANDARD_HEADERS = ("algorithm", "climits", "cmath", "csignal", "cstdlib", "ctim
                     "string", "tuple", "utility", "vector", "stdint.h", "stdlib.h")
 
 PRELUDE_NAME = "bioplastic_prelude.h"
-FAILED_NAME = "precompiling-failed.txt"  # the command and GCC's error, if building failed
+FAILED_NAME = "build-failed.txt"  # the command and its error output, if building failed
 
 
 @functools.lru_cache(maxsize=None)  # say it once per process, not at every build
-def _earlier_failure(report):
-    """Log that an earlier build of this prelude failed (``report`` says how); None."""
-    logger.info("compiling without precompiled standard headers: building them failed "
-                "earlier with these flags (%s; delete it to retry)", report)
+def _earlier_failure(what, fallback, report):
+    """Log that an earlier build failed (``report`` says how)."""
+    logger.info("compiling %s: %s failed earlier with these flags (%s; delete it to "
+                "retry)", fallback, what, report)
 
 
 def _compiler():
@@ -72,13 +72,17 @@ def _gcc_version_of(compiler):
 
 
 def prelude_flags(device):
-    """The flags ``device``'s standalone makefile gets, less its include folders."""
+    """The flags ``device``'s standalone makefile gets, less include folders and files."""
     _, default_args = get_compiler_and_args()
     macros = []
     for macro in list(device.define_macros) + list(prefs["codegen.cpp.define_macros"]):
         name, value = macro if isinstance(macro, (tuple, list)) else (macro, None)
         macros.append(f"-D{name}" if value is None else f"-D{name}={value}")
-    return macros + list(device.extra_compile_args) + list(default_args)
+    args = list(device.extra_compile_args)
+    for position in reversed(range(len(args) - 1)):
+        if args[position] == "-include":  # the prelude itself, the vector-math header
+            del args[position:position + 2]
+    return macros + args + list(default_args)
 
 
 def precompiled_prelude(cache_dir, flags):
@@ -110,39 +114,76 @@ def precompiled_prelude(cache_dir, flags):
     text = "".join(f"#include <{name}>\n" for name in STANDARD_HEADERS)
     from .simulation import project_key  # simulation imports this module
     folder = Path(cache_dir) / "prelude" / project_key(version, text, *compiler, *flags)
-    header, compiled = folder / PRELUDE_NAME, folder / (PRELUDE_NAME + ".gch")
+    header = folder / PRELUDE_NAME
+
+    def build(output):
+        header.write_text(text)
+        return [compiler + ["-Wno-write-strings", *flags, "-x", "c++-header", str(header),
+                            "-o", str(output)]]
+
+    built = build_once(folder / (PRELUDE_NAME + ".gch"), build,
+                       "precompiling the standard headers", "without them")
+    return header if built else None
+
+
+def build_once(product, build, what, fallback):
+    """Build ``product`` once per cache folder, remembering a failure; True if built.
+
+    The pattern shared by the helpers that compile something once per compiler and
+    flag set: the product is made under a file lock and moved into place atomically,
+    so concurrent builds (pytest-xdist, Dask workers) share it; if the command
+    fails, its folder records the command and the compiler's complaint in
+    :data:`FAILED_NAME`, one warning says so, and later calls with the same folder
+    return False without trying again (delete the record to retry).
+
+    Parameters
+    ----------
+    product : Path
+        The file to build; its folder names the compiler and flags.
+    build : callable
+        ``build(output) -> list of commands`` (each a list of str): prepares the
+        sources and returns the commands, run in order, that write the product to
+        ``output`` (and check it); the first that fails stops the build.
+    what : str
+        What is built, for the messages ("precompiling the standard headers").
+    fallback : str
+        What the build does without it ("without them").
+    """
+    folder = product.parent
     failed = folder / FAILED_NAME
-    if compiled.is_file():
-        return header
+    if product.is_file():
+        return True
     if failed.is_file():
-        return _earlier_failure(failed)
+        _earlier_failure(what, fallback, failed)
+        return False
     folder.mkdir(parents=True, exist_ok=True)
     with FileLock(str(folder) + ".lock"):
-        if compiled.is_file():  # another process built it meanwhile
-            return header
+        if product.is_file():  # another process built it meanwhile
+            return True
         if failed.is_file():
-            return _earlier_failure(failed)
-        header.write_text(text)
-        partial = folder / f"{PRELUDE_NAME}.gch.{os.getpid()}.partial"
-        command = compiler + ["-Wno-write-strings", *flags, "-x", "c++-header",
-                              str(header), "-o", str(partial)]
-        result = subprocess.run(command, capture_output=True, text=True)
+            _earlier_failure(what, fallback, failed)
+            return False
+        partial = folder / f"{product.name}.{os.getpid()}.partial"
+        for command in build(partial):
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                break
         if result.returncode != 0:
             partial.unlink(missing_ok=True)
-            report = f"{shlex.join(command)}\n{result.stderr.strip()[-2000:]}\n"
+            report = f"{shlex.join(command)}\n{(result.stdout + result.stderr).strip()[-2000:]}\n"
             # same compiler and flags fail the same way: remember it, so that later
             # builds do not pay for the attempt again (delete the file to retry)
             partial_report = folder / f"{FAILED_NAME}.{os.getpid()}.partial"
             partial_report.write_text(report)
             os.replace(partial_report, failed)
-            logger.warning("precompiling the standard headers failed, compiling without "
-                           "them (%s): %s; later builds with these flags skip the attempt "
-                           "(delete %s to retry)", shlex.join(command),
-                           result.stderr.strip()[-500:], failed)
-            return None
-        os.replace(partial, compiled)
-    logger.info("precompiled the standard headers into %s", compiled)
-    return header
+            logger.warning("%s failed, compiling %s (%s): %s; later builds with these flags "
+                           "skip the attempt (delete %s to retry)", what, fallback,
+                           shlex.join(command), (result.stdout + result.stderr).strip()[-500:],
+                           failed)
+            return False
+        os.replace(partial, product)
+    logger.info("%s: built %s", what, product)
+    return True
 
 
 def use_prelude(device, cache_dir):

@@ -35,6 +35,7 @@ from brian2.utils.filelock import FileLock  # vendored by Brian2
 
 from .devices import check_device, genn_use_gpu
 from .precompiled import use_prelude
+from .vector_math import use_vector_math
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,10 @@ class CompiledNetwork:
             if device_name == "cpp_standalone":
                 # standard headers parsed once per cache, not once per source file;
                 # an exported project must build without the cache
-                use_prelude(device, None if export else Path(cache_dir or default_cache_dir()))
+                cache = None if export else Path(cache_dir or default_cache_dir())
+                # vectorised exp (before the prelude, which is built with its flags)
+                use_vector_math(device, self.directory, cache)
+                use_prelude(device, cache)
             logger.info("compiling the C++ standalone project in %s", self.directory)
             # Several processes may share a project (same network, other data): build
             # under a lock, and give each process its own results folder.
