@@ -35,9 +35,19 @@ import sys
 import time
 from pathlib import Path
 
+from bioplastic.modelfile import find_model_file, parse_model_file
 from bioplastic.training import MODELS, Run, RunConfig, divergence_note
 
 HERE = Path(__file__).resolve().parent
+
+
+def model_file_changes(model, path):
+    """``{field: value}`` of the fields in which ``path`` differs from the shipped file."""
+    shipped = parse_model_file(find_model_file(MODELS[model]().MODEL_FILE)).fingerprint()
+    edited = parse_model_file(path).fingerprint()
+    return {name: edited.get(name, "(removed)")
+            for name in sorted(set(shipped) | set(edited))
+            if shipped.get(name) != edited.get(name)}
 
 
 def main(argv=None, script="accuracy.py", model="diehl-cook"):
@@ -92,6 +102,9 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
                                  "self_classified": generated["accuracy"],
                                  "seconds": time.time() - tic}
         plot_run(out)
+    if args.model_file:
+        # the edited file may not travel with the result: record what it changes
+        results["model_file_changes"] = model_file_changes(args.model, args.model_file)
     results["benchmark"] = {"command": f"python benchmarks/{script} "
                             + " ".join(sys.argv[1:] if argv is None else argv),
                             "wall_seconds_this_invocation": time.time() - wall,

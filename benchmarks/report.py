@@ -76,12 +76,16 @@ def _verdict(accuracy, target):
     return "yes" if accuracy >= target else f"no ({accuracy - target:+.1f} points)"
 
 
-def _run_name(cfg):
-    """Model (schedule) and any model-file overrides, as the tables show them."""
+def _run_name(cfg, result=None):
+    """Model (schedule), model-file overrides and edits, as the tables show them."""
     name = cfg.get("model", "diehl-cook") + (f" ({cfg['schedule']})" if cfg.get("schedule") else "")
     overrides = cfg.get("overrides") or {}
     if overrides:
         name += " " + ", ".join(f"`{k}={v}`" for k, v in overrides.items())
+    edits = (result or {}).get("model_file_changes") or {}
+    if edits:  # an edited copy of the model file (benchmarks/accuracy.py --model-file)
+        name += " edited model file: " + ", ".join(
+            f"`{k}={v.strip()!r}`" for k, v in edits.items())
     return name
 
 
@@ -122,7 +126,7 @@ def accuracy_section():
         phases = result["phases"]
         evaluation = phases["assign"]["seconds"] + phases["test"]["seconds"]
         lines.append(
-            f"| {_run_name(cfg)} | {cfg['dataset']} | {cfg['n_neurons']} | "
+            f"| {_run_name(cfg, result)} | {cfg['dataset']} | {cfg['n_neurons']} | "
             f"{cfg['train_samples']} x "
             f"{cfg['epochs']} | {phases['test']['samples']} | {run['accuracy']:.2f}% | "
             f"{100 * result['accuracy_all']:.2f}% / "
@@ -349,7 +353,7 @@ def reproduction_rows():
         result, cfg = run["result"], run["cfg"]
         rows.append(dict(model=cfg.get("model", "diehl-cook"), dataset=cfg["dataset"],
                          size=cfg["n_neurons"],
-                         setting=_run_name(cfg).partition(" ")[2] +
+                         setting=_run_name(cfg, result).partition(" ")[2] +
                          (f" {cfg['epochs']} epochs" if cfg["epochs"] > 1 else ""),
                          paper=run["paper"], ours=f"{run['accuracy']:.2f}%",
                          met=_verdict(run["accuracy"], run["target"]),

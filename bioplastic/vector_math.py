@@ -10,10 +10,11 @@ source file of the project, lets the neuron loops call libmvec's 4- or 8-wide
 ``exp`` instead; the training program then runs about 1.8 times as fast
 (docs/benchmarks.md).
 
-libmvec's ``exp`` is accurate to a few units in the last place, not correctly
-rounded like the scalar one, so results differ from a program without it (and
-from the runtime device) in the last bits; spiking networks amplify such
-differences over many samples, as they do any change of compiler or flags. The
+libmvec's ``exp`` differs from the scalar one by one or two units in the last
+place for about 40% of its arguments, so a seeded run may part from one made
+without it (spiking networks amplify such differences, as they do any change of
+compiler or flags); the 400-neuron MNIST benchmarks of Diehl & Cook and sym-STDP
+nevertheless repeated every recorded figure exactly. The
 header is used only where a check program, built and run once per compiler and
 flag set, shows that the vectorised ``exp`` is there and agrees with the scalar
 one to 4 ulp over the whole range, including ``inf``, ``nan`` and underflow;

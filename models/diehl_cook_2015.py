@@ -49,7 +49,9 @@ Known deviations from the paper / original code
   only input and excitatory spikes in the same time step are ordered differently.
 * Membrane potentials, conductances and traces are reset at the start of each
   presentation (the original lets them decay during the rest period), so samples
-  do not leak into one another and chunk boundaries do not matter.
+  do not leak into one another and chunk boundaries do not matter. Without the
+  reset (the *_sample_start fields empty; with delays, 100 neurons, four seeds):
+  81.22 +- 0.57% against 81.59 +- 0.37%, no gain.
 * A sample is shown at most 1 + max_retries times; the original retries without limit.
 * Neurons are integrated with exponential Euler (exact for fixed conductances) rather
   than forward Euler: when many inhibitory cells fire together, gi reaches thousands
