@@ -520,6 +520,8 @@ def throughput_section():
             on_gpu = _gpu_device(device, result["machine"])
             if "CPU-only" in info.get("status", ""):
                 device = f"{device} (GeNN CPU-only mode)"
+            elif "scalar exp" in info.get("status", ""):
+                device = f"{device} (scalar exp, BIOPLASTIC_VECTOR_MATH=0)"
             elif on_gpu != device:
                 device = on_gpu
             elif result["machine"]["brian2"].startswith("2.5"):

@@ -14,6 +14,8 @@ from pathlib import Path
 import brian2
 from brian2 import prefs
 
+from . import vector_math
+
 DEVICES = ("runtime", "cpp_standalone", "genn", "cuda_standalone")
 
 _run_args_supported = tuple(int(x) for x in brian2.__version__.split(".")[:2]) >= (2, 6)
@@ -107,7 +109,10 @@ def device_report():
     """``[(device, status)]``: which devices work here, their versions, and why not."""
     versions = {
         "runtime": f"Brian2 {brian2.__version__}, target {prefs.codegen.target}",
-        "cpp_standalone": "compiled once per network, run per chunk with run_args",
+        "cpp_standalone": "compiled once per network, run per chunk with run_args; " + (
+            "scalar exp (BIOPLASTIC_VECTOR_MATH=0)"
+            if vector_math.switched_off()
+            else "vectorised exp where GCC and glibc allow it"),
         "genn": (f"brian2genn {_package_version('brian2genn')}, GeNN {genn_version(genn_path())}, "
                  + ("GPU" if genn_use_gpu() else "CPU-only mode")
                  + "; built at the first chunk, rebuilt only if the code changes"),

@@ -78,6 +78,11 @@ int main() {
 """
 
 
+def switched_off():
+    """True when ``BIOPLASTIC_VECTOR_MATH=0`` asks for the scalar ``exp``."""
+    return os.environ.get("BIOPLASTIC_VECTOR_MATH", "1") == "0"
+
+
 @functools.lru_cache(maxsize=None)  # say it once per process
 def _not_vectorised(program):
     logger.info("compiling with the scalar exp: GCC did not vectorise the check loop (%s)",
@@ -90,7 +95,7 @@ def vector_math_available(cache_dir, flags):
     Builds and runs the check program once per compiler and flag set, in the project
     cache (``cache_dir/vector-math/<digest>``), and remembers the answer there.
     """
-    if os.environ.get("BIOPLASTIC_VECTOR_MATH", "1") == "0" or sys.platform != "linux":
+    if switched_off() or sys.platform != "linux":
         return False
     compiler = _compiler()
     version = _gcc_version(compiler)

@@ -106,3 +106,10 @@ def test_use_vector_math_writes_the_header_once_and_export_drops_it(tmp_path, mo
     device = fake_device("-include", vector_math.HEADER_NAME, *vector_math.VECTOR_FLAGS)
     assert precompiled.prelude_flags(device)[:2] == vector_math.VECTOR_FLAGS
     assert "-include" not in precompiled.prelude_flags(device)
+
+
+def test_bioplastic_info_says_which_exp_cpp_standalone_uses(monkeypatch):
+    from bioplastic.devices import device_report
+    assert "vectorised exp" in dict(device_report())["cpp_standalone"]
+    monkeypatch.setenv("BIOPLASTIC_VECTOR_MATH", "0")
+    assert "scalar exp (BIOPLASTIC_VECTOR_MATH=0)" in dict(device_report())["cpp_standalone"]
