@@ -7,7 +7,7 @@ so GCC calls the scalar ``exp`` once per neuron and time step. Profiling the
 400-neuron Diehl & Cook program (``perf``) put 40% of its time in ``exp``. A
 header that declares ``exp`` with GCC's ``simd`` attribute, forced into every
 source file of the project, lets the neuron loops call libmvec's 4- or 8-wide
-``exp`` instead; the training program then runs about 1.8 times as fast
+``exp`` instead; the training program then runs 1.6 to 1.75 times as fast
 (docs/benchmarks.md).
 
 libmvec's ``exp`` differs from the scalar one by one or two units in the last
