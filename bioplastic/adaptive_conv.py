@@ -39,8 +39,8 @@ import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, Synapses, TimedArray, ms, second
 from .modelfile import (Field, ModelSpec, check_defined_variables, field_error,
                         find_model_file, load_model_file)
-from .network import (ChunkResult, add_column_normalisation, check_mode_and_size,
-                      check_synapse_order, quantity)
+from .network import (COLUMN_NORMALISATION_STATE, ChunkResult, add_column_normalisation,
+                      check_mode_and_size, check_synapse_order, quantity)
 from .simulation import CompiledNetwork, network_project_key
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "ABLATION_STEPS", "Geometry", "load_model",
@@ -121,7 +121,7 @@ SPEC = ModelSpec(
     },
     builder_identifiers={"current", "layer_max", "integrating", "learning_on", "pixel",
                          "w", "dw", "elig", "kernel_mean", "kernel_square_mean",
-                         "taps_per_kernel", "rng_seed", "w_total"},
+                         "taps_per_kernel", "rng_seed", "w_total", "w_scale"},
 )
 
 #: Arrays a run keeps between chunks (and in checkpoints): the kernels (kernels,
@@ -450,7 +450,7 @@ class AdaptiveConvNetwork:
                              namespace=namespace)
         conv_pool.connect(i=conv_neuron, j=pooled_unit)
         fc = NeuronGroup(
-            self.n_neurons, model["fc_eqs"] + timing + "w_total : 1",
+            self.n_neurons, model["fc_eqs"] + timing + COLUMN_NORMALISATION_STATE,
             threshold=model["fc_threshold"], reset=model["fc_reset"], method=method,
             order=2, name="fc", namespace=namespace)
         fc_flags = f"learning_on = {int(self.fc_learns)} * sample_flags({row})\n"

@@ -22,8 +22,9 @@ import numpy as np
 
 from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
 from .modelfile import Field, ModelSpec, find_model_file, load_model_file
-from .network import (COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS, COUNT_SPIKE, N_INPUT,
-                      OPTIONAL_STATE_KEYS, PRESENTATION_DECISION, PRESENTATION_STATE,
+from .network import (COLUMN_NORMALISATION_STATE, COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS,
+                      COUNT_SPIKE, N_INPUT, OPTIONAL_STATE_KEYS, PRESENTATION_DECISION,
+                      PRESENTATION_STATE,
                       PresentationNetwork, add_column_normalisation, add_input_delays,
                       check_protocol, check_synapse_order, hidden_initial_state, quantity)
 
@@ -141,8 +142,7 @@ class SymStdpNetwork(PresentationNetwork):
         supervised = NeuronGroup(
             N_CLASSES, model["supervised_eqs"] + PRESENTATION_STATE + """
             is_label : 1                  # 1 for the neuron of the shown image's label
-            w_total : 1                   # sum of the incoming weights (for scaling)
-            """,
+            """ + COLUMN_NORMALISATION_STATE,
             threshold=(model["supervised_threshold_teacher"] if learning
                        else model["supervised_threshold"]),
             reset=model["supervised_reset"],
