@@ -14,6 +14,7 @@ thresholds, the stimulus table and a random seed) is handed over:
 """
 
 import contextlib
+import functools
 import gc
 import io
 import hashlib
@@ -533,14 +534,34 @@ def network_project_key(model_key, model, mode, n_neurons, chunk_slots, *options
     """Name of a model network's compiled project: readable prefix, then a digest.
 
     The digest covers the structure (mode, size, samples per chunk, ``options``),
-    every model-file value, so an edited model file gets a project of its own, and
-    the C++ compiler and its flags (Brian2's ``codegen.cpp`` preferences): make does
-    not rebuild a project whose flags changed, so other flags need another folder.
+    every model-file value, so an edited model file gets a project of its own, the
+    code that generates the network (:func:`generator_digest`), and the C++ compiler
+    and its flags (Brian2's ``codegen.cpp`` preferences): make does not rebuild a
+    project whose flags changed, so other flags need another folder.
     """
     from brian2.codegen.cpp_prefs import get_compiler_and_args
     digest = project_key(model_key, mode, n_neurons, chunk_slots, *options,
-                         sorted(model.fingerprint().items()), get_compiler_and_args())
+                         sorted(model.fingerprint().items()), get_compiler_and_args(),
+                         generator_digest())
     return f"{model_key}-{mode}-{n_neurons}-{digest}"
+
+
+@functools.lru_cache(maxsize=None)
+def generator_digest():
+    """Digest of bioplastic's own modules and Brian2's version.
+
+    A process runs its compiled program once per chunk without holding the
+    project's lock. Another version of bioplastic (an upgrade, a second checkout)
+    building the same network into the same folder would replace that program in
+    the middle of the run: measured, a run then failed on a variable its program
+    lacked, and could as well have trained on with another network. So each
+    version of the code gets folders of its own (which start from a sibling's
+    compiled files, so only changed code objects are recompiled).
+    """
+    digest = hashlib.sha256(brian2.__version__.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\x00" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def clear_cache(cache_dir=None):

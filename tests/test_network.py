@@ -291,3 +291,29 @@ def test_compiler_flags_are_part_of_the_project_key():
         prefs.codegen.cpp.extra_compile_args_gcc = old
     assert other != shipped
     assert network_project_key("diehl-cook", model, "train", N, 4) == shipped
+
+
+def test_the_generating_code_is_part_of_the_project_key(tmp_path):
+    """Another version of bioplastic must not build into (and replace the program
+    of) a project that a run of this one is using: edited code, other folder."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    import bioplastic
+    source = Path(bioplastic.__file__).parent
+    copy = tmp_path / "bioplastic"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def digest(root):  # "python -c" imports from its working directory first
+        return subprocess.run(
+            [sys.executable, "-c", "from bioplastic.simulation import generator_digest; "
+             "print(generator_digest())"], cwd=root, capture_output=True, text=True,
+            check=True).stdout.strip()
+
+    same = digest(tmp_path)
+    with open(copy / "network.py", "a") as handle:
+        handle.write("\n# an edit\n")
+    assert digest(tmp_path) != same
+    from bioplastic.simulation import generator_digest
+    assert generator_digest() == same
