@@ -1,9 +1,10 @@
 """Input encodings: Poisson rate coding and direct current.
 
-The Diehl & Cook network draws its Poisson spikes inside Brian2 (``rand() < rate*dt``
-in the input group) from the rates defined here, so that no spike trains have to be
-stored or transferred; :func:`poisson_spike_train` is the same process in numpy, for
-analysis and tests.
+The Diehl & Cook network draws its Poisson spikes inside Brian2 from the rates
+defined here (the input group draws one random number per spike, see
+``bioplastic.network.POISSON_INPUT_STATE``; the process is that of a per-step
+``rand() < rate*dt``), so that no spike trains have to be stored or transferred;
+:func:`poisson_spike_train` is the same process in numpy, for analysis and tests.
 """
 
 import numpy as np
