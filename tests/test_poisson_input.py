@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor,
-                    ms, second)
+                    ms)
 from brian2 import seed as brian2_seed
 
 from bioplastic.network import (CERTAIN_SPIKE_HAZARD, POISSON_INPUT_HAZARD,
@@ -27,8 +27,10 @@ def _inputs(n, rate, window):
                         method="exponential_euler", dt=DT, namespace=namespace)
     group.rate = rate
     group.spike_budget = np.random.default_rng(1).exponential(size=n)
-    # the hazard is set at the slot start, as in the network
-    group.run_regularly(POISSON_INPUT_HAZARD, dt=1000 * second, when="start")
+    # the hazard, set at slot starts in the network; here at every step, so that
+    # there is one clock (with a second one of dt 1000 s, Brian2 2.5 simulated
+    # nothing, and so did 2.9 with a monitor on the default clock)
+    group.run_regularly(POISSON_INPUT_HAZARD, dt=DT, when="start")
     return group
 
 
