@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from brian2 import (Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor,
-                    ms)
+                    ms, second)
 from brian2 import seed as brian2_seed
 
 from bioplastic.network import (CERTAIN_SPIKE_HAZARD, POISSON_INPUT_HAZARD,
