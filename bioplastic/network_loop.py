@@ -11,7 +11,7 @@ that a single-clock network does not need:
 
 A Diehl & Cook step at 400 neurons costs about 3 microseconds of compiled code, so
 these are a visible share of a training run (``perf``: about 6%; measured in
-docs/benchmarks.md). :func:`use_lean_network_loop` edits the generated text so
+docs/benchmarks.md). :func:`writing_lean_network_loop` edits the generated text so
 that the clock is read once after the loop, and, when the network has a single
 clock (all of bioplastic's training networks), the lookups are skipped. Networks
 with several clocks run Brian2's code unchanged, and so does a loop with a
@@ -20,6 +20,7 @@ Brian2's text matches exactly (Brian2 2.5 and 2.9 write the same loop); otherwis
 the source stays as Brian2 wrote it, which is only slower.
 """
 
+import contextlib
 import logging
 import re
 
@@ -100,22 +101,29 @@ class _EditingWriter:
         return getattr(self._writer, name)
 
 
-def use_lean_network_loop(device):
-    """Make ``device`` write the lean loop.
+@contextlib.contextmanager
+def writing_lean_network_loop(device):
+    """Within this context, ``device`` writes ``network.cpp`` with the lean loop.
 
     Parameters
     ----------
     device : brian2.devices.cpp_standalone.CPPStandaloneDevice
         The device object itself (``brian2.get_device()``), not Brian2's
         ``device`` proxy, on which an attribute set would not reach the device.
-        Idempotent: one device object serves all networks of a process.
+        Afterwards the device writes Brian2's loop again, so that a user's own
+        networks in the same process are not affected.
     """
-    if getattr(device.generate_network_source, "_bioplastic_lean", False):
-        return
+    previous = vars(device).get("generate_network_source")
     original = device.generate_network_source
 
     def generate_network_source(writer, compiler):
         original(_EditingWriter(writer), compiler)
 
-    generate_network_source._bioplastic_lean = True
     device.generate_network_source = generate_network_source
+    try:
+        yield
+    finally:
+        if previous is None:
+            del device.generate_network_source
+        else:
+            device.generate_network_source = previous

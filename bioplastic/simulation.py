@@ -35,7 +35,7 @@ from brian2 import Network, TimedArray, defaultclock, device, prefs, set_device
 from brian2.utils.filelock import FileLock  # vendored by Brian2
 
 from .devices import check_device, genn_use_gpu
-from .network_loop import use_lean_network_loop
+from .network_loop import writing_lean_network_loop
 from .precompiled import use_prelude
 from .vector_math import use_vector_math
 
@@ -122,7 +122,6 @@ class CompiledNetwork:
                     f"brian::{seed_array}[0] * 1000003ULL);"))
             self.network.run(duration, namespace={})
             if device_name == "cpp_standalone":
-                use_lean_network_loop(brian2.get_device())
                 # standard headers parsed once per cache, not once per source file;
                 # an exported project must build without the cache
                 cache = None if export else Path(cache_dir or default_cache_dir())
@@ -135,8 +134,11 @@ class CompiledNetwork:
             with FileLock(str(self.directory) + ".lock"):
                 if device_name == "cpp_standalone" and not export:
                     _seed_from_sibling(self.directory)
-                device.build(directory=str(self.directory), run=False,
-                             compile=export.get("build", True), with_output=False)
+                lean_loop = (writing_lean_network_loop(brian2.get_device())
+                             if device_name == "cpp_standalone" else contextlib.nullcontext())
+                with lean_loop:
+                    device.build(directory=str(self.directory), run=False,
+                                 compile=export.get("build", True), with_output=False)
             self._results = f"results-{_HOST}-{os.getpid()}-{id(self):x}"
             _remove_leftovers(self.directory)
         elif device_name == "genn":
