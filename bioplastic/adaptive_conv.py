@@ -92,6 +92,7 @@ SPEC = ModelSpec(
         "alpha_inh": quantity(1, 0, None),
         "inhibition_conv": quantity(1, 0, None),
         "inhibition_fc": quantity(1, 0, None),
+        "frozen_inhibition_fc": quantity(1, 0, 1),
         "a_plus": quantity(1, 0, None, low_exclusive=True),
         "x_offset": quantity(1, 0, None),
         "tau_plus": quantity(ms, 0, None, low_exclusive=True),

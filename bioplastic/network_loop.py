@@ -9,9 +9,9 @@ that a single-clock network does not need:
 * it rebuilds the set of clocks due at the next step (``std::set`` insert: a
   memory allocation and release per step).
 
-A Diehl & Cook step at 400 neurons costs about 3 microseconds of compiled code, so
-these are a visible share of a training run (``perf``: about 6%; measured in
-docs/benchmarks.md). :func:`writing_lean_network_loop` edits the generated text so
+A Diehl & Cook step at 400 neurons costs about 4 microseconds of compiled code, so
+these are a visible share of a training run: without them the program ran 13%
+faster (benchmarks/NOTES.md). :func:`writing_lean_network_loop` edits the generated text so
 that the clock is read once after the loop, and, when the network has a single
 clock (all of bioplastic's training networks), the lookups are skipped. Networks
 with several clocks run Brian2's code unchanged, and so does a loop with a

@@ -103,8 +103,18 @@ MNIST images, docs/adaptive-conv-stdp.md):
   neurons 1.0 gave 77.13%. For full-size training scale it with the layer
   (--set alpha_plus=0.8 at 1,600). Few-shot training (100 neurons, 10-200 images)
   does not follow that rule, so the default is not scaled (docs/adaptive-conv-stdp.md).
-* gamma, theta_decay, the learning rates, fc_column_sum, fc_w_max and the step
-  counts are not given in the paper; they were chosen here.
+* While the fully connected layer does not learn (label assignment and test), its
+  lateral inhibition is scaled by frozen_inhibition_fc (0.06, about 0.1 x theta_init
+  per spike instead of 1.625 x). Training keeps one winner per image, which spreads
+  the images over the neurons; at assignment and test several of the closest
+  neurons then fire, and the vote averages over them instead of resting on the one
+  winner. Measured on the same trained 400-neuron network (MNIST, seed 1): 80.55%
+  (all-activity vote) with the training inhibition, 81.33% at 0.31, 82.38% at
+  0.06, 81.72% with none (docs/adaptive-conv-stdp.md). Set it to 1 for the paper's
+  reading (the same inhibition throughout).
+* gamma, theta_decay, the learning rates, fc_column_sum, fc_w_max,
+  frozen_inhibition_fc and the step counts are not given in the paper; they were
+  chosen here.
 """
 # --- simulation -------------------------------------------------------------------
 dt = 1*ms                        # one step of the discrete LIF neuron
@@ -139,6 +149,7 @@ current_floor = 0.01             # smallest layer maximum the fully connected AS
 alpha_inh = 1.625                # ALIC: inhibition per spike / threshold
 inhibition_conv = 2.4            # inhibition per spike without ALIC (convolution)
 inhibition_fc = 16               # inhibition per spike without ALIC (fully connected)
+frozen_inhibition_fc = 0.06      # fraction of the fully connected inhibition kept while it does not learn (label assignment, test)
 
 # --- plasticity --------------------------------------------------------------------
 a_plus = 1                       # STDP: value of the presynaptic trace at a spike / full intensity
@@ -171,7 +182,7 @@ dinput_current/dt = (incoming - input_current) / dt : 1   # what arrived in the 
 current = input_current - atb_on * theta_plus : 1         # ATB: adaptive part of the threshold, in current units
 drive = asf_on * theta_init / (1 + exp(-asf_alpha_fc * current / clip(layer_max, current_floor, inf) + asf_beta_fc)) + (1 - asf_on) * current : 1
 threshold = theta_init : 1
-inhibition = alic_on * alpha_inh * theta_init + (1 - alic_on) * inhibition_fc : 1
+inhibition = (alic_on * alpha_inh * theta_init + (1 - alic_on) * inhibition_fc) * (learning_on + (1 - learning_on) * frozen_inhibition_fc) : 1
 theta_plus : 1                        # ATB: adaptive part of the threshold
 batch_spikes : 1                      # spikes since the last batch update
 '''
