@@ -41,7 +41,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def clear_test_phases(out_dir, test_overrides=None):
-    """Mark the test phases of the checkpoint in ``out_dir`` as not run, drop their records.
+    """Mark the test phases (and, with overrides, the label assignment) of the
+    checkpoint in ``out_dir`` as not run, drop their records.
 
     ``test_overrides`` (name -> value string) are added to the run's model-file
     overrides (see the module docstring). Returns the stored test arrays (name ->
@@ -55,7 +56,9 @@ def clear_test_phases(out_dir, test_overrides=None):
         overrides = {**(config.overrides or {}), **test_overrides}
         meta["config"]["overrides"] = overrides
         meta["model_values"] = module.load_model(config.model_file, overrides).fingerprint()
-    tests = [p.name for p in phases_of(module, config) if p.kind == "test"]
+    # a changed value may change the label assignment too: run it again as well
+    kinds = ("assign", "test") if test_overrides else ("test",)
+    tests = [p.name for p in phases_of(module, config) if p.kind in kinds]
     stored = {}
     for name in tests:
         meta["progress"][name] = {"position": 0, "retries": 0, "chunk": 0, "done": False,

@@ -32,5 +32,6 @@ def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_pa
     lower = retest.retest(tmp_path / "run", tmp_path / "lower",
                           test_overrides={"v_thresh_supervised": "-64*mV"})
     assert lower["repeated_exactly"]["test_counts"]
+    assert lower["repeated_exactly"]["assign_counts"]  # assigned again, same hidden spikes
     assert not lower["repeated_exactly"]["test_outputs"]
     assert lower["test_overrides"] == {"v_thresh_supervised": "-64*mV"}
