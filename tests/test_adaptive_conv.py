@@ -243,6 +243,28 @@ def test_fc_training_keeps_column_sums_and_learns(images):
     assert np.all(state["theta_plus"] >= 0) and state["theta_plus"].max() > 0
 
 
+def test_frozen_layer_inhibition_acts_only_while_the_layer_does_not_learn(images):
+    """frozen_inhibition_fc < 1 lets more fully connected neurons answer each test
+    image; training (fc_train) is the same whatever its value."""
+    def fc_run(mode, frozen):
+        model = ac.load_model(overrides={**SMALL, "frozen_inhibition_fc": frozen})
+        state = ac.initial_state(model, 12, np.random.default_rng(6))
+        network = _network(model, mode, n_neurons=12, chunk_slots=4)
+        try:
+            result = network.run_chunk(state, images[0][:4], 0, 1)
+        finally:
+            network.close()
+        return state, result.final_counts
+
+    responding = {frozen: (fc_run("test", frozen)[1] > 0).sum(axis=1)
+                  for frozen in ("1", "0.06")}
+    assert np.all(responding["0.06"] >= responding["1"])
+    assert responding["0.06"].sum() > responding["1"].sum()
+    (trained_a, counts_a), (trained_b, counts_b) = fc_run("fc_train", "1"), fc_run("fc_train", "0.06")
+    np.testing.assert_array_equal(counts_a, counts_b)
+    np.testing.assert_array_equal(trained_a["fc_weights"], trained_b["fc_weights"])
+
+
 def test_padding_rows_do_not_learn(images):
     """A chunk's blank padding rows (learning off) leave the kernels as one batch
     of the real samples would."""
