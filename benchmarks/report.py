@@ -250,7 +250,8 @@ def conv_section():
         lines += [f"Ablation: {cfg['n_neurons']} fully connected neurons, "
                   f"{cfg['train_samples']} training images per layer, "
                   f"{cfg['assign_samples']} for label assignment, {cfg['dataset']}.", "",
-                  "| modules | accuracy | train time | device |", "|---|---|---|---|"]
+                  "| modules | accuracy (all-activity vote) | proportion vote | train time | "
+                  "device |", "|---|---|---|---|---|"]
         rows = []
         for result in ablation:
             overrides = result["config"]["overrides"]
@@ -260,6 +261,7 @@ def conv_section():
             training = _train_seconds(result)
             rows.append((label, result["accuracy_all"]))
             lines.append(f"| {label} | {100 * result['accuracy_all']:.2f}% | "
+                         f"{100 * result['accuracy_proportion']:.2f}% | "
                          f"{training / 60:.1f} min | {result['config']['device']} |")
         try:
             from bioplastic.plotting import ablation_chart
@@ -290,7 +292,29 @@ def conv_section():
         lines += ["", "Commands:", ""] + [f"    {_few_shot_command(runs)}   "
                                           f"# {runs[0]['benchmark']['date']}"
                                           for runs in few.values()] + [""]
-    return lines if (ablation or few) else []
+    readouts = _load("adaptive_conv_features_*.json")
+    if readouts:
+        lines += ["Linear readout of the convolution features (`benchmarks/conv_features.py`): "
+                  "a logistic regression on the spike counts the 2 x 2 max pooling passes "
+                  "to the fully connected layer, fitted on the fit images (C chosen on "
+                  "their last fifth) and scored on the first test images. It bounds what "
+                  "a linear voting layer could read from the features; it is not the "
+                  "paper's readout.", "",
+                  "| dataset | kernels | kernel training images | features | pooled "
+                  "spikes per image | fit / test images | linear readout | time | "
+                  "command |", "|---|---|---|---|---|---|---|---|---|"]
+        for result in readouts:
+            cfg = result["config"]
+            lines.append(
+                f"| {cfg['dataset']} | {cfg['kernels']} of {cfg['kernel_size']} x "
+                f"{cfg['kernel_size']} | {cfg['train_samples'] or 'none (random)'} | "
+                f"{result['features']} | {result['pooled_spikes_per_image']:.0f} | "
+                f"{cfg['fit_samples']} / {cfg['eval_samples']} | "
+                f"{100 * result['linear_accuracy']:.2f}% | "
+                f"{_duration(result['total_seconds'])} | "
+                f"`{result['benchmark']['command']}` ({result['benchmark']['date']}) |")
+        lines.append("")
+    return lines if (ablation or few or readouts) else []
 
 
 def sweep_section():

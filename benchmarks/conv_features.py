@@ -1,0 +1,162 @@
+"""How much the adaptive conv network's convolution features carry: a linear readout.
+
+Trains the kernels as the network's first phase does (``train_conv``) on
+``--train-samples`` training images (0 keeps the random, normalised initial
+kernels), then shows the frozen convolution layer ``--fit-samples`` further
+training images and the first ``--eval-samples`` test images and counts the
+spikes that the 2 x 2 max pooling passes on to the fully connected layer (at
+most one per pooled unit and step). A scikit-learn logistic regression on those
+counts, its regularisation chosen on the last fifth of the fit images, is scored
+on the test images.
+
+This is not the paper's readout (the network votes with a spiking, STDP-trained
+fully connected layer); it measures what that layer could at best read linearly
+from the features, so the two figures separate the convolution layer's share of
+the gap to the paper from the voting layer's.
+
+Usage (the table in docs/benchmarks.md came from)::
+
+    python benchmarks/conv_features.py --dataset mnist
+    python benchmarks/conv_features.py --dataset mnist --fit-samples 20000
+    python benchmarks/conv_features.py --dataset mnist --train-samples 0
+    python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3
+    python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3 \
+        --set kernels=64
+
+Writes ``benchmarks/results/adaptive_conv_features_<dataset>_<K>x<k>_fit<N>[_random].json``.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bioplastic.adaptive_conv import AdaptiveConvNetwork, initial_state, load_model
+from bioplastic.datasets import load_dataset
+from bioplastic.training import machine_info
+
+HERE = Path(__file__).resolve().parent
+#: inverse regularisation strengths tried; the best on the validation fifth is refitted
+C_VALUES = (0.01, 0.1, 1.0, 10.0)
+
+
+def pooled_counts(network, geometry, n):
+    """Spikes each pooled unit passes on per image, from the convolution spikes.
+
+    A pooled unit fires at a step when any neuron of its window does, so its count
+    is the number of distinct steps with a spike in the window.
+    """
+    neurons, steps = network.network.spikes("conv_spikes")
+    conv_neuron, unit = geometry.pool_synapses()
+    unit_of = np.full(geometry.n_conv, -1)
+    unit_of[conv_neuron] = unit
+    units = unit_of[neurons]
+    sample = steps // network.sample_steps
+    keep = (units >= 0) & (sample < n)
+    events = np.unique(np.stack([sample[keep], units[keep], steps[keep]]), axis=1)
+    counts = np.zeros((n, geometry.n_features), dtype=np.int64)
+    np.add.at(counts, (events[0], events[1]), 1)
+    return counts
+
+
+def features(network, state, images, chunk):
+    rows = []
+    for start in range(0, len(images), chunk):
+        part = images[start:start + chunk]
+        network.run_chunk(state, part)
+        rows.append(pooled_counts(network, network.geometry, len(part)))
+    return np.concatenate(rows)
+
+
+def linear_readout(fit_x, fit_y, eval_x, eval_y):
+    """Logistic regression; C chosen on the last fifth of the fit set, then refitted."""
+    from sklearn.linear_model import LogisticRegression
+    scale = max(float(fit_x.max()), 1.0)
+    fit_x, eval_x = fit_x / scale, eval_x / scale
+    cut = len(fit_x) * 4 // 5
+    validation = {}
+    for c in C_VALUES:
+        model = LogisticRegression(C=c, max_iter=3000).fit(fit_x[:cut], fit_y[:cut])
+        validation[c] = model.score(fit_x[cut:], fit_y[cut:])
+    best = max(C_VALUES, key=lambda c: validation[c])
+    model = LogisticRegression(C=best, max_iter=3000).fit(fit_x, fit_y)
+    return model.score(eval_x, eval_y), best, validation
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--train-samples", type=int, default=10000)
+    parser.add_argument("--fit-samples", type=int, default=5000)
+    parser.add_argument("--eval-samples", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1, help="initial kernels")
+    parser.add_argument("--device", default="cpp_standalone")
+    parser.add_argument("--chunk-slots", type=int, default=500)
+    parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a model-file parameter (e.g. kernels=64)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    overrides = dict(item.split("=", 1) for item in args.set)
+    model = load_model(overrides=overrides)
+    train = load_dataset(args.dataset, "train", args.data_dir)
+    test = load_dataset(args.dataset, "test", args.data_dir)
+    if args.train_samples + args.fit_samples > len(train.images):
+        parser.error(f"--train-samples + --fit-samples must not exceed the "
+                     f"{len(train.images)} training images")
+    flat = lambda images: images.reshape(len(images), -1) / 255.0  # noqa: E731
+    train_x, test_x = flat(train.images), flat(test.images)
+    state = initial_state(model, 1, np.random.default_rng(args.seed))
+    tic = time.time()
+    if args.train_samples:
+        network = AdaptiveConvNetwork(model, 1, "conv_train", args.device,
+                                      chunk_slots=args.chunk_slots)
+        for start in range(0, args.train_samples, args.chunk_slots):
+            stop = min(start + args.chunk_slots, args.train_samples)
+            network.run_chunk(state, train_x[start:stop])
+        network.close()
+    train_seconds = time.time() - tic
+    # the fully connected layer (one neuron, never read) is only there for test mode
+    network = AdaptiveConvNetwork(model, 1, "test", args.device,
+                                  chunk_slots=args.chunk_slots, record_conv=True)
+    fit = slice(args.train_samples, args.train_samples + args.fit_samples)
+    fit_x = features(network, state, train_x[fit], args.chunk_slots)
+    eval_x = features(network, state, test_x[:args.eval_samples], args.chunk_slots)
+    network.close()
+    accuracy, best_c, validation = linear_readout(fit_x, train.labels[fit], eval_x,
+                                                  test.labels[:args.eval_samples])
+    geometry = network.geometry
+    result = {
+        "config": {"model": "adaptive-conv", "dataset": args.dataset,
+                   "kernels": geometry.kernels, "kernel_size": geometry.kernel_size,
+                   "train_samples": args.train_samples, "fit_samples": args.fit_samples,
+                   "eval_samples": args.eval_samples, "seed": args.seed,
+                   "device": args.device, "overrides": overrides},
+        "linear_accuracy": accuracy, "best_C": best_c,
+        "validation_accuracy": {str(c): v for c, v in validation.items()},
+        "features": geometry.n_features,
+        "pooled_spikes_per_image": float(fit_x.sum(axis=1).mean()),
+        "train_seconds": train_seconds, "total_seconds": time.time() - tic,
+        "machine": machine_info(),
+        "benchmark": {"command": "python benchmarks/conv_features.py "
+                      + " ".join(sys.argv[1:] if argv is None else argv),
+                      "date": time.strftime("%Y-%m-%d")},
+    }
+    name = (f"adaptive_conv_features_{args.dataset}_{geometry.kernels}x"
+            f"{geometry.kernel_size}_fit{args.fit_samples}"
+            f"{'' if args.train_samples else '_random'}")
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"{name}.json").write_text(json.dumps(result, indent=2))
+    print(f"{args.dataset}, {geometry.kernels} kernels of {geometry.kernel_size} x "
+          f"{geometry.kernel_size}, trained on {args.train_samples} images: a logistic "
+          f"regression on the {geometry.n_features} pooled spike counts of "
+          f"{args.fit_samples} images scores {100 * accuracy:.2f}% on "
+          f"{args.eval_samples} test images (C = {best_c})")
+    print(f"machine: {result['machine']}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
