@@ -10,9 +10,9 @@ counts, its regularisation chosen on the last fifth of the fit images, is scored
 on the test images.
 
 This is not the paper's readout (the network votes with a spiking, STDP-trained
-fully connected layer); it measures what that layer could at best read linearly
-from the features, so the two figures separate the convolution layer's share of
-the gap to the paper from the voting layer's.
+fully connected layer); it shows what a linear readout finds in the features,
+so that the two figures separate the convolution layer's share of the gap to
+the paper from the voting layer's.
 
 Usage (the table in docs/benchmarks.md came from)::
 

@@ -297,9 +297,9 @@ def conv_section():
         lines += ["Linear readout of the convolution features (`benchmarks/conv_features.py`): "
                   "a logistic regression on the spike counts the 2 x 2 max pooling passes "
                   "to the fully connected layer, fitted on the fit images (C chosen on "
-                  "their last fifth) and scored on the first test images. It bounds what "
-                  "a linear voting layer could read from the features; it is not the "
-                  "paper's readout.", "",
+                  "their last fifth) and scored on the first test images. It shows what "
+                  "a linear readout finds in the features; it is not the paper's "
+                  "readout.", "",
                   "| dataset | kernels | kernel training images | features | pooled "
                   "spikes per image | fit / test images | linear readout | time | "
                   "command |", "|---|---|---|---|---|---|---|---|---|"]
