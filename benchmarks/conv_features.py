@@ -47,7 +47,12 @@ def pooled_counts(network, geometry, n):
     """Spikes each pooled unit passes on per image, from the convolution spikes.
 
     A pooled unit fires at a step when any neuron of its window does, so its count
-    is the number of distinct steps with a spike in the window.
+    is the number of distinct steps with a spike in the window. The network's own
+    ``pool`` group passes a step's spikes on one step later and is reset when the
+    next image starts, so it drops a window's spike in an image's last step, which
+    is counted here: at most one spike per window and image differs. (Recording
+    the ``pool`` group itself would remove that difference; the recorded results
+    were made with this reconstruction.)
     """
     neurons, steps = network.network.spikes("conv_spikes")
     conv_neuron, unit = geometry.pool_synapses()
