@@ -53,6 +53,11 @@ def _machine(machine):
             f"Brian2 {machine['brian2']}, numpy {machine['numpy']}")
 
 
+def _machines_line(results):
+    """'Machine: ...' for the machines the results ran on."""
+    return "Machine: " + "; ".join(sorted({_machine(r["machine"]) for r in results}))
+
+
 def _gpu_device(device, machine):
     """The device, with the GPU it ran on for the GPU devices ('genn (GPU NVIDIA H200)')."""
     if device in ("genn", "cuda_standalone") and machine.get("gpu"):
@@ -272,7 +277,7 @@ def conv_section():
             pass
         lines += ["", "Commands:", ""] + [f"    {r['benchmark']['command']}   "
                                           f"# {r['benchmark']['date']}" for r in ablation]
-        lines.append("")
+        lines += ["", _machines_line(ablation), ""]
     few = _few_shot_groups()
     if few:
         lines += ["Few-shot MNIST (training images drawn with the seed, the same number "
@@ -291,7 +296,8 @@ def conv_section():
                          f"{'' if ann is None else f'{ann:.2f}%'} |")
         lines += ["", "Commands:", ""] + [f"    {_few_shot_command(runs)}   "
                                           f"# {runs[0]['benchmark']['date']}"
-                                          for runs in few.values()] + [""]
+                                          for runs in few.values()]
+        lines += ["", _machines_line([r for runs in few.values() for r in runs]), ""]
     readouts = _load("adaptive_conv_features_*.json")
     if readouts:
         lines += ["Linear readout of the convolution features (`benchmarks/conv_features.py`): "
@@ -313,7 +319,7 @@ def conv_section():
                 f"{100 * result['linear_accuracy']:.2f}% | "
                 f"{_duration(result['total_seconds'])} | "
                 f"`{result['benchmark']['command']}` ({result['benchmark']['date']}) |")
-        lines.append("")
+        lines += ["", _machines_line(readouts), ""]
     return lines if (ablation or few or readouts) else []
 
 
