@@ -14,10 +14,17 @@ fully connected layer); it shows what a linear readout finds in the features,
 so that the two figures separate the convolution layer's share of the gap to
 the paper from the voting layer's.
 
+``--prototypes K [K ...]`` adds the readout the voting layer can at best
+approach: K prototypes found by k-means (scikit-learn) on the L2-normalised
+counts of the fit images, each labelled by Diehl & Cook's assignment from the
+fit images it wins, and each test image answered by the label of its nearest
+prototype (one winner per image, as the fully connected layer is trained).
+
 Usage (the table in docs/benchmarks.md came from)::
 
     python benchmarks/conv_features.py --dataset mnist
-    python benchmarks/conv_features.py --dataset mnist --fit-samples 20000
+    python benchmarks/conv_features.py --dataset mnist --fit-samples 20000 \
+        --prototypes 100 400 1600
     python benchmarks/conv_features.py --dataset mnist --train-samples 0
     python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3
     python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3 \
@@ -34,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bioplastic import evaluation
 from bioplastic.adaptive_conv import AdaptiveConvNetwork, initial_state, load_model
 from bioplastic.datasets import load_dataset
 from bioplastic.training import machine_info
@@ -91,6 +99,31 @@ def linear_readout(fit_x, fit_y, eval_x, eval_y):
     return model.score(eval_x, eval_y), best, validation
 
 
+def prototype_readout(fit_x, fit_y, eval_x, eval_y, n_prototypes, seed=0):
+    """Nearest-prototype vote: k-means prototypes labelled as the voting layer's neurons.
+
+    The counts are scaled to unit L2 norm (the fully connected layer compares an
+    image with weight columns of a fixed sum, so its size does not matter), the
+    prototypes are the k-means centres of the fit images, and each prototype
+    gets the class it won most often relative to the class's size
+    (:func:`bioplastic.evaluation.assign_labels` on one-hot winner counts).
+
+    Returns
+    -------
+    float
+        Accuracy on the eval images.
+    """
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.preprocessing import normalize
+    fit_x, eval_x = normalize(fit_x.astype(float)), normalize(eval_x.astype(float))
+    kmeans = MiniBatchKMeans(n_prototypes, n_init=3, batch_size=4096,
+                             random_state=seed).fit(fit_x)
+    won = lambda winners: np.eye(n_prototypes)[winners]  # noqa: E731  one-hot winners
+    assignments, rates = evaluation.assign_labels(won(kmeans.labels_), fit_y)
+    predictions, _ = evaluation.predict(won(kmeans.predict(eval_x)), assignments, rates)
+    return float(np.mean(predictions == eval_y))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist")
@@ -103,6 +136,9 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a model-file parameter (e.g. kernels=64)")
+    parser.add_argument("--prototypes", type=int, nargs="*", default=[], metavar="K",
+                        help="also score a nearest-prototype vote with K k-means "
+                             "prototypes (the voting layer's best case)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     overrides = dict(item.split("=", 1) for item in args.set)
     model = load_model(overrides=overrides)
@@ -132,6 +168,9 @@ def main(argv=None):
     network.close()
     accuracy, best_c, validation = linear_readout(fit_x, train.labels[fit], eval_x,
                                                   test.labels[:args.eval_samples])
+    prototypes = {str(k): prototype_readout(fit_x, train.labels[fit], eval_x,
+                                            test.labels[:args.eval_samples], k, args.seed)
+                  for k in args.prototypes}
     geometry = network.geometry
     result = {
         "config": {"model": "adaptive-conv", "dataset": args.dataset,
@@ -140,6 +179,7 @@ def main(argv=None):
                    "eval_samples": args.eval_samples, "seed": args.seed,
                    "device": args.device, "overrides": overrides},
         "linear_accuracy": accuracy, "best_C": best_c,
+        "prototype_accuracy": prototypes,
         "validation_accuracy": {str(c): v for c, v in validation.items()},
         "features": geometry.n_features,
         "pooled_spikes_per_image": float(fit_x.sum(axis=1).mean()),
@@ -159,6 +199,9 @@ def main(argv=None):
           f"regression on the {geometry.n_features} pooled spike counts of "
           f"{args.fit_samples} images scores {100 * accuracy:.2f}% on "
           f"{args.eval_samples} test images (C = {best_c})")
+    for k, value in prototypes.items():
+        print(f"nearest of {k} k-means prototypes (labels by assignment): "
+              f"{100 * value:.2f}%")
     print(f"machine: {result['machine']}")
     return result
 

@@ -80,3 +80,23 @@ def test_linear_readout_chooses_c_on_held_out_fit_images(features):
     chance, _, _ = features.linear_readout(counts[:200], shuffled[:200], counts[200:],
                                            shuffled[200:])
     assert chance < 0.6
+
+
+def test_prototype_readout_needs_a_prototype_per_cluster(features):
+    """Three well-separated classes: three prototypes find them, one prototype can
+    only answer one class, and labels the counts do not predict stay near chance."""
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 600)
+    centres = np.array([[8, 0, 0, 1], [0, 8, 0, 1], [0, 0, 8, 1]])
+    counts = rng.poisson(centres[labels] + 1)
+    fit, held = slice(0, 400), slice(400, None)
+    three = features.prototype_readout(counts[fit], labels[fit], counts[held],
+                                       labels[held], 3)
+    assert three > 0.95
+    one = features.prototype_readout(counts[fit], labels[fit], counts[held], labels[held], 1)
+    shares = [np.mean(labels[held] == label) for label in range(3)]
+    assert min(abs(one - share) for share in shares) < 1e-9  # one class for every image
+    shuffled = rng.permutation(labels)
+    chance = features.prototype_readout(counts[fit], shuffled[fit], counts[held],
+                                        shuffled[held], 3)
+    assert chance < 0.5
