@@ -124,7 +124,7 @@ MNIST images, docs/adaptive-conv-stdp.md):
   (docs/adaptive-conv-stdp.md). Test set, 400 neurons: 82.65% -> 86.26%. At
   1,600 neurons on MNIST the earlier values stay better (87.92% with
   alpha_plus = 0.8, against 86.59% with these values, 87.11% with 0.4): there
-  add --set fc_w_max=1 --set tau_plus=5*ms.
+  add --set fc_w_max=1 --set 'tau_plus=5*ms'.
 * gamma, theta_decay, the learning rates, fc_column_sum, fc_w_max, tau_plus,
   frozen_inhibition_fc and the step counts are not given in the paper; they were
   chosen here.
