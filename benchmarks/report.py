@@ -91,6 +91,10 @@ def _run_name(cfg, result=None):
     if edits:  # an edited copy of the model file (benchmarks/accuracy.py --model-file)
         name += " edited model file: " + ", ".join(
             f"`{k}={v.strip()!r}`" for k, v in edits.items())
+    earlier = (result or {}).get("earlier_model_values") or {}
+    if earlier:  # run with the shipped file of its day, whose values changed since
+        name += " (model file of its day: " + ", ".join(
+            f"`{k}={v}`" for k, v in earlier.items()) + ")"
     return name
 
 

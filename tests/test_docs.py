@@ -129,3 +129,12 @@ def test_sweep_results_match_their_sweep_files():
         document.setdefault("name", source.stem)
         recorded.setdefault("name", source.stem)
         assert document == recorded, f"{path.name} was not produced by {source}"
+
+
+def test_a_kept_result_names_the_model_values_it_was_made_with():
+    """A result kept after the shipped file changed lists its day's values in the table."""
+    report = _report()
+    cfg = {"model": "adaptive-conv", "overrides": {"alpha_plus": "0.8"}}
+    name = report._run_name(cfg, {"earlier_model_values": {"fc_w_max": "1"}})
+    assert name == "adaptive-conv `alpha_plus=0.8` (model file of its day: `fc_w_max=1`)"
+    assert report._run_name(cfg, {}) == "adaptive-conv `alpha_plus=0.8`"
