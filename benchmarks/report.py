@@ -38,9 +38,10 @@ FEW_SHOT_PAPER = {10: (51.45, 47.12), 50: (72.88, 68.72), 100: (75.44, 71.40),
 
 
 def _is_study(result):
-    """Ablation and few-shot runs have their own tables."""
+    """Ablation and few-shot runs have their own tables; validation runs are no test figures."""
     command = result.get("benchmark", {}).get("command", "")
-    return bool(result["config"].get("balanced")) or "adaptive_conv_ablation" in command
+    return (bool(result["config"].get("balanced")) or "adaptive_conv_ablation" in command
+            or result["config"].get("test_split", "test") != "test")
 
 
 def _load(pattern):
@@ -503,26 +504,74 @@ def retest_section():
              "ones.", "",
              "| run | dataset | settings | seed | test-time change | stored | count only | "
              "first spike | repeated |", "|---|---|---|---|---|---|---|---|---|"]
+    return _rerun_table(retests, lines, _retest_row)
+
+
+def _retest_row(run):
+    accuracies = run["accuracies"]
+    changes = run.get("test_overrides") or {}
+    settings = ", ".join(f"`{k}={v}`" for k, v in run["overrides"].items()
+                         if k not in changes) or "-"
+    change = ", ".join(f"`{k}={v}`" for k, v in changes.items()) or "-"
+    if run.get("test_split", "test") != "test":
+        change += f" ({run['test_split']} split)"
+    repeated = run["repeated_exactly"]
+    same = " + ".join(name for key, name in (("test_counts", "hidden"),
+                                             ("test_outputs", "SL"))
+                      if repeated.get(key)) or "no"
+    return (f"| {Path(run['run']).name} | {run['dataset']} | {settings} | {run['seed']} | "
+            f"{change} | {100 * run['stored_accuracy']:.2f}% | "
+            f"{100 * accuracies['accuracy_supervised_count_only']:.2f}% | "
+            f"{100 * accuracies['accuracy_supervised']:.2f}% | {same} |")
+
+
+def _rerun_table(results, lines, row):
+    """``lines`` plus one row per rerun run, the commands and the machines."""
     notes, machines = [], set()
-    for result in retests:
-        for run in result["runs"]:
-            accuracies = run["accuracies"]
-            changes = run.get("test_overrides") or {}
-            settings = ", ".join(f"`{k}={v}`" for k, v in run["overrides"].items()
-                                 if k not in changes) or "-"
-            change = ", ".join(f"`{k}={v}`" for k, v in changes.items()) or "-"
-            repeated = run["repeated_exactly"]
-            same = " + ".join(name for key, name in (("test_counts", "hidden"),
-                                                     ("test_outputs", "SL"))
-                              if repeated.get(key)) or "no"
-            lines.append(
-                f"| {Path(run['run']).name} | {run['dataset']} | {settings} | {run['seed']} | "
-                f"{change} | {100 * run['stored_accuracy']:.2f}% | "
-                f"{100 * accuracies['accuracy_supervised_count_only']:.2f}% | "
-                f"{100 * accuracies['accuracy_supervised']:.2f}% | {same} |")
+    for result in results:
+        lines += [row(run) for run in result["runs"]]
         notes.append(f"* `{result['command']}` ({result['date']})")
         machines.add(_machine(result["machine"]))
     return lines + [""] + notes + ["", "Machine: " + "; ".join(sorted(machines)), ""]
+
+
+def _accuracy_cells(accuracies):
+    """'all / proportion' vote, and the output layer's answer where there is one."""
+    cells = "/".join(f"{100 * accuracies[f'accuracy_{vote}']:.2f}"
+                     for vote in ("all", "proportion") if f"accuracy_{vote}" in accuracies)
+    output = [v for k, v in accuracies.items() if k in ("accuracy_supervised",
+                                                        "accuracy_label")]
+    return f"{cells}% | " + (f"{100 * output[0]:.2f}%" if output else "-")
+
+
+def retrain_section():
+    """Later layers trained again on kept earlier layers (benchmarks/retrain.py)."""
+    retrains = _load("retrain_*.json")
+    if not retrains:
+        return []
+    lines = ["## Layers trained again", "",
+             "`benchmarks/retrain.py` keeps what a finished run learned before one "
+             "training phase and trains that phase's layer (and any later one) again from "
+             "the weights a new run with the same seed starts from, with the settings "
+             "named under \"changed\". \"validation\" rows are scored on the last "
+             "training images (never used to train that layer or to assign labels), "
+             "not on the test set; they choose settings, they are not test figures.", "",
+             "| run | from | changed | scored on | vote all / proportion | output layer | "
+             "time |", "|---|---|---|---|---|---|---|"]
+    return _rerun_table(retrains, lines, _retrain_row)
+
+
+def _retrain_row(run):
+    record = run["retrained"]
+    changed = [f"`{k}={v}`" for k, v in record["overrides"].items()]
+    changed += [f"`{k}={v}`" for k, v in record["changes"].items() if k != "test_split"]
+    scored = (f"test set ({run['test_samples']})" if run["test_split"] == "test"
+              else f"validation (last {run['test_samples']} training images)")
+    if record.get("kept_phases_saw_validation_images"):
+        scored += "; kept layers saw them unlabelled"
+    return (f"| {Path(run['run']).name} | {record['from_phase']} | "
+            f"{', '.join(changed) or 'nothing'} | {scored} | "
+            f"{_accuracy_cells(run['accuracies'])} | {_duration(run['wall_seconds'])} |")
 
 
 def _per_second(info, key):
@@ -607,7 +656,7 @@ def render():
             "Generated by `python benchmarks/report.py` from `benchmarks/results/*.json`; "
             "each JSON file was written by the benchmark command listed with it.", ""]
     text += (reproduction_section() + accuracy_section() + mstdp_section() + conv_section()
-             + sweep_section() + retest_section())
+             + sweep_section() + retest_section() + retrain_section())
     text += throughput_section()
     notes = HERE / "NOTES.md"
     if notes.exists():

@@ -15,10 +15,14 @@ trained. Example: the sym-STDP network's ``v_thresh_supervised``, which acts onl
 while the supervised layer does not learn (the teacher makes it fire while it
 learns).
 
+``--test-split validation`` scores the last ``test_samples`` training images
+instead of the test set (labels assigned again). It is refused for a run whose
+training or assignment used those images.
+
 Usage (figures in benchmarks/NOTES.md and docs/benchmarks.md)::
 
     python benchmarks/retest.py runs/RUN_A runs/RUN_B --out runs/retest --name NAME \
-        [--set v_thresh_supervised=-64*mV]
+        [--set v_thresh_supervised=-64*mV] [--test-split validation]
 
 Writes ``benchmarks/results/NAME.json`` with the stored and the new accuracies;
 ``benchmarks/report.py`` lists them.
@@ -26,57 +30,31 @@ Writes ``benchmarks/results/NAME.json`` with the stored and the new accuracies;
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bioplastic.checkpoint import load_checkpoint, save_checkpoint
-from bioplastic.training import (CHECKPOINT, MODELS, RESULTS, Run, config_from_checkpoint,
-                                 machine_info, phases_of)
+from bioplastic.checkpoint import load_checkpoint
+from bioplastic.rerun import prepare_rerun
+from bioplastic.training import (CHECKPOINT, RESULTS, TEST_SPLITS, Run,
+                                 config_from_checkpoint, machine_info)
 
 HERE = Path(__file__).resolve().parent
 
 
-def clear_test_phases(out_dir, test_overrides=None):
-    """Mark the test phases (and, with overrides, the label assignment) of the
-    checkpoint in ``out_dir`` as not run, drop their records.
+def retest(run_dir, out_dir, data_dir=None, test_overrides=None, test_split=None):
+    """Re-run the test phase of ``run_dir`` in ``out_dir``; returns its figures.
 
-    ``test_overrides`` (name -> value string) are added to the run's model-file
-    overrides (see the module docstring). Returns the stored test arrays (name ->
-    array) for comparison.
+    With ``test_overrides`` (or another ``test_split``) the label assignment runs
+    again too, as a changed value may change it.
     """
-    path = Path(out_dir) / CHECKPOINT
-    arrays, meta = load_checkpoint(path)
-    config = config_from_checkpoint(out_dir)
-    module = MODELS[config.model]()
-    if test_overrides:
-        overrides = {**(config.overrides or {}), **test_overrides}
-        meta["config"]["overrides"] = overrides
-        meta["model_values"] = module.load_model(config.model_file, overrides).fingerprint()
-    # a changed value may change the label assignment too: run it again as well
-    kinds = ("assign", "test") if test_overrides else ("test",)
-    tests = [p.name for p in phases_of(module, config) if p.kind in kinds]
-    stored = {}
-    for name in tests:
-        meta["progress"][name] = {"position": 0, "retries": 0, "chunk": 0, "done": False,
-                                  "seconds": 0.0, "slots": 0}
-        for key in [k for k in arrays if k.startswith(f"{name}_")]:
-            stored[key] = arrays.pop(key)
-    save_checkpoint(path, arrays, meta)
-    return stored
-
-
-def retest(run_dir, out_dir, data_dir=None, test_overrides=None):
-    """Re-run the test phase of ``run_dir`` in ``out_dir``; returns its figures."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    if out_dir.exists():
-        raise SystemExit(f"{out_dir} exists; choose another --out folder")
-    out_dir.mkdir(parents=True)
-    shutil.copy2(run_dir / CHECKPOINT, out_dir / CHECKPOINT)
-    stored = clear_test_phases(out_dir, test_overrides)
+    changes = {"test_split": test_split} if test_split else {}
+    kinds = ("assign", "test") if test_overrides or changes else ("test",)
+    stored = prepare_rerun(run_dir, out_dir, kinds=kinds, overrides=test_overrides,
+                           changes=changes)
     config = config_from_checkpoint(out_dir)
     if data_dir:
         config.data_dir = data_dir
@@ -87,7 +65,7 @@ def retest(run_dir, out_dir, data_dir=None, test_overrides=None):
     before = json.loads((run_dir / RESULTS).read_text())
     return {"run": str(run_dir), "dataset": config.dataset, "seed": config.seed,
             "neurons": config.n_neurons, "overrides": config.overrides,
-            "test_overrides": dict(test_overrides or {}),
+            "test_overrides": dict(test_overrides or {}), "test_split": config.test_split,
             "stored_accuracy": before.get("accuracy"),
             "accuracies": {k: v for k, v in results.items() if k.startswith("accuracy")},
             "repeated_exactly": repeated,
@@ -102,6 +80,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="model-file value for the test phase only (see above)")
+    parser.add_argument("--test-split", choices=TEST_SPLITS, default=None,
+                        help="score this split instead of the run's own (see above)")
     args = parser.parse_args(argv)
     test_overrides = dict(item.split("=", 1) for item in args.set)
     figures = {"command": "python benchmarks/retest.py " + " ".join(
@@ -109,7 +89,7 @@ def main(argv=None):
                "date": time.strftime("%Y-%m-%d"), "machine": machine_info(), "runs": []}
     for run_dir in args.runs:
         run = retest(run_dir, Path(args.out) / Path(run_dir).name, args.data_dir,
-                     test_overrides)
+                     test_overrides, args.test_split)
         figures["runs"].append(run)
         accuracies = ", ".join(f"{k} {100 * v:.2f}%" for k, v in run["accuracies"].items())
         repeated = ", ".join(f"{k} {'yes' if v else 'no'}"

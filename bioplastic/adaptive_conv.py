@@ -43,8 +43,8 @@ from .network import (COLUMN_NORMALISATION_STATE, ChunkResult, add_column_normal
                       check_mode_and_size, check_synapse_order, quantity)
 from .simulation import CompiledNetwork, network_project_key
 
-__all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "MODES", "ABLATION_STEPS", "Geometry", "load_model",
-           "initial_state", "normalise_kernels", "convolve", "AdaptiveConvNetwork",
+__all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "PHASE_STATE", "MODES", "ABLATION_STEPS",
+           "Geometry", "load_model", "initial_state", "normalise_kernels", "convolve", "AdaptiveConvNetwork",
            "Network", "phases"]
 
 MODEL_FILE = "adaptive_conv_stdp.py"
@@ -129,6 +129,9 @@ SPEC = ModelSpec(
 #: kernel_size, kernel_size), the fully connected weights (features, neurons) and
 #: the adaptive part of the fully connected thresholds.
 STATE_KEYS = ("kernels", "fc_weights", "theta_plus")
+#: The state each training phase learns (:func:`bioplastic.rerun.retrain` draws it
+#: afresh to train a layer again on the layers before it).
+PHASE_STATE = {"train_conv": ("kernels",), "train_fc": ("fc_weights", "theta_plus")}
 
 #: The paper's ablation (Fig. 5), one module added at a time: ``(name, switches)``
 #: with the model-file switches of each step; the last step is the default model.

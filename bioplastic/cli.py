@@ -80,6 +80,10 @@ def _add_train(sub):
                    help="override a model-file parameter, e.g. --set tau_theta=2e7*ms")
     p.add_argument("--data-dir", default=None,
                    help="folder with the IDX files (default: $BIOPLASTIC_DATA or the cache)")
+    p.add_argument("--test-split", default="test", choices=["test", "validation"],
+                   help="what the test phase scores: the test set, or the last "
+                        "--test-samples training images (a validation split for choosing "
+                        "settings; training and assignment must stop short of it)")
     p.add_argument("--out", required=True, help="run folder (checkpoint and results)")
     p.add_argument("--no-eval", action="store_true", help="stop after training")
 
@@ -93,7 +97,8 @@ def _cmd_train(args):
                        device=args.device, seed=args.seed, chunk_slots=args.chunk_slots,
                        curve_window=args.curve_window, vote=args.vote,
                        model_file=args.model_file, overrides=_overrides(args.set),
-                       data_dir=args.data_dir, balanced=args.balanced)
+                       data_dir=args.data_dir, balanced=args.balanced,
+                       test_split=args.test_split)
     run = Run(config, args.out, progress=not args.quiet)
     results = run.run(phases=("train",) if args.no_eval else None)
     if results is None:
@@ -177,17 +182,20 @@ def _cmd_check(args):
 
 
 def _print_results(results):
+    split = results.get("config", {}).get("test_split", "test")
+    scored = ("test" if split == "test" else
+              f"validation (last {results['config']['test_samples']} training images)")
     if "accuracy_label" in results:
-        print(f"test accuracy of the label neurons: {100 * results['accuracy_label']:.2f}%")
+        print(f"{scored} accuracy of the label neurons: {100 * results['accuracy_label']:.2f}%")
     note = divergence_note(results)
     if note:
         print(note)
     if "accuracy_supervised" in results:
-        print(f"test accuracy of the supervised layer: "
+        print(f"{scored} accuracy of the supervised layer: "
               f"{100 * results['accuracy_supervised']:.2f}%")
         print("label statistics of the hidden layer, for comparison:")
     if "accuracy_all" in results:
-        print(f"test accuracy: {100 * results['accuracy_all']:.2f}% (all-activity vote), "
+        print(f"{scored} accuracy: {100 * results['accuracy_all']:.2f}% (all-activity vote), "
               f"{100 * results['accuracy_proportion']:.2f}% (proportion vote)")
     for phase, info in results["phases"].items():
         if info["samples"]:

@@ -61,7 +61,7 @@ class SweepConfigError(ValueError):
 SETTINGS = ("n_neurons", "dataset", "device", "chunk_slots", "model_file", "data_dir",
             "schedule", "vote")
 PROTOCOL = ("train_samples", "epochs", "assign_samples", "test_samples", "curve_window",
-            "balanced")
+            "balanced", "test_split")
 ALIASES = {"neurons": "n_neurons", "hidden": "n_neurons"}
 TOP_LEVEL = ("model", "name", "seeds", "settings", "parameters", "grid", "points",
              "protocol")

@@ -79,6 +79,10 @@ SPEC = ModelSpec(
 #: Arrays a run keeps between chunks (and in checkpoints); ``input_delays`` only
 #: with ``input_delay_max`` > 0.
 STATE_KEYS = ("weights", "theta", "supervised_weights", "input_delays")
+#: The state each training phase learns (:func:`bioplastic.rerun.retrain` draws it
+#: afresh to train a layer again; the input delays are drawn once and kept).
+PHASE_STATE = {"train": ("weights", "theta", "supervised_weights"),
+               "train_hidden": ("weights", "theta"), "train_supervised": ("supervised_weights",)}
 
 
 def load_model(path=None, overrides=None):

@@ -8,6 +8,9 @@ Diehl & Cook model:
 ``assign``  frozen network on ``assign_samples`` training images: label assignment;
 ``test``    frozen network on ``test_samples`` test images: accuracy.
 
+With ``test_split='validation'`` the test phase scores the last ``test_samples``
+training images instead, which training and assignment then never see.
+
 Models with more training stages (sym-STDP's layer-by-layer schedule) list several
 training phases, each with its own network mode.
 
@@ -75,6 +78,10 @@ def phases_of(module, config):
 
 CHECKPOINT = "checkpoint.npz"
 RESULTS = "results.json"
+#: what a run's test phase may score (see ``RunConfig.test_split``)
+TEST_SPLITS = ("test", "validation")
+#: images in the training split of MNIST and Fashion-MNIST
+TRAINING_IMAGES = 60000
 
 try:  # progress bars are a convenience, not a requirement
     from tqdm.auto import tqdm
@@ -125,6 +132,11 @@ class RunConfig:
         with the same number from every class, instead of the first ones; label
         assignment then uses the same images (the only labelled ones), and
         ``assign_samples`` is ignored.
+    test_split : {'test', 'validation'}
+        What the test phase scores: the first ``test_samples`` images of the test
+        set, or (to choose settings without looking at the test set) the last
+        ``test_samples`` images of the training set, a validation split. Training
+        and label assignment must then stop short of it.
     """
 
     model: str = "diehl-cook"
@@ -144,6 +156,7 @@ class RunConfig:
     data_dir: str = None
     schedule: str = None
     balanced: bool = False
+    test_split: str = "test"
 
     # fields that may differ between the original command and a resumed one
     _RESUMABLE = ("device", "data_dir", "chunk_slots")
@@ -180,11 +193,26 @@ class RunConfig:
         if self.balanced and int(self.train_samples) % 10:
             raise ValueError(f"balanced (few-shot) training needs train_samples divisible by "
                              f"the 10 classes, got {self.train_samples}")
-        limits = {"train_samples": 60000, "assign_samples": 60000, "test_samples": 10000}
+        limits = {"train_samples": TRAINING_IMAGES, "assign_samples": TRAINING_IMAGES,
+                  "test_samples": 10000}
         for name, limit in limits.items():
             if int(getattr(self, name)) > limit:
                 raise ValueError(f"{name} = {getattr(self, name)} exceeds the {limit} images "
                                  f"of the {self.dataset} split")
+        if self.test_split not in TEST_SPLITS:
+            raise ValueError(f"test_split must be one of {', '.join(TEST_SPLITS)}, "
+                             f"got '{self.test_split}'")
+        if self.test_split == "validation":
+            if self.balanced:
+                raise ValueError("test_split='validation' cannot be combined with balanced "
+                                 "(few-shot) training, which draws from the whole training set")
+            first = TRAINING_IMAGES - int(self.test_samples)
+            for name in ("train_samples", "assign_samples"):
+                if int(getattr(self, name)) > first:
+                    raise ValueError(
+                        f"{name} = {getattr(self, name)} overlaps the validation split "
+                        f"(training images {first}-{TRAINING_IMAGES - 1}, test_samples = "
+                        f"{self.test_samples}): expected at most {first}")
         return self
 
     def to_dict(self):
@@ -393,6 +421,9 @@ class Run:
         elif phase.kind == "assign":
             data = self._data("train")
             index = np.arange(cfg.assign_samples)
+        elif cfg.test_split == "validation":
+            data = self._data("train")
+            index = np.arange(TRAINING_IMAGES - cfg.test_samples, TRAINING_IMAGES)
         else:
             data = self._data("test")
             index = np.arange(cfg.test_samples)
@@ -586,8 +617,9 @@ class Run:
         results = {"config": cfg.to_dict(), "machine": self.meta["machine"],
                    "compile_seconds": self.meta["compile_seconds"],
                    "curve": self.meta["curve"], "phases": {}}
-        if "diverged" in self.meta:
-            results["diverged"] = self.meta["diverged"]
+        for key in ("diverged", "retrained"):
+            if key in self.meta:
+                results[key] = self.meta[key]
         for phase in self.phase_names:
             progress = self.meta["progress"][phase]
             samples = progress["position"]
@@ -655,5 +687,5 @@ def config_from_checkpoint(out_dir):
     return RunConfig(**{k: v for k, v in meta["config"].items() if k in known})
 
 
-__all__ = ["RunConfig", "Run", "Phase", "phases_of", "config_from_checkpoint",
+__all__ = ["RunConfig", "Run", "Phase", "phases_of", "config_from_checkpoint", "TEST_SPLITS",
            "machine_info", "balanced_subset", "chunk_seed"]

@@ -2,8 +2,10 @@
 
 import json
 
+import numpy as np
 import pytest
 
+from bioplastic.datasets import load_dataset
 from bioplastic.training import Run, RunConfig
 from conftest import TRAIN_DEVICE, benchmark_script
 
@@ -35,3 +37,11 @@ def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_pa
     assert lower["repeated_exactly"]["assign_counts"]  # assigned again, same hidden spikes
     assert not lower["repeated_exactly"]["test_outputs"]
     assert lower["test_overrides"] == {"v_thresh_supervised": "-64*mV"}
+    # the same network scored on a validation split: the last 100 training images
+    held_out = retest.retest(tmp_path / "run", tmp_path / "validation", test_split="validation")
+    assert held_out["test_split"] == "validation"
+    assert not held_out["repeated_exactly"]["test_labels"]
+    assert held_out["repeated_exactly"]["assign_counts"]  # assignment images unchanged
+    arrays = np.load(tmp_path / "validation" / "checkpoint.npz")
+    train = load_dataset("mnist", "train", data_dir)
+    assert np.array_equal(arrays["test_labels"], train.labels[-100:])

@@ -1,0 +1,141 @@
+"""Layers trained again on kept earlier layers (bioplastic.rerun), and validation splits."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bioplastic.checkpoint import load_checkpoint
+from bioplastic.cli import main
+from bioplastic.datasets import load_dataset
+from bioplastic.rerun import prepare_rerun, retrain
+from bioplastic.training import Run, RunConfig
+from conftest import TRAIN_DEVICE, benchmark_script
+
+# the network size and chunk length of test_adaptive_conv's few-shot run (shared projects)
+CONV = dict(model="adaptive-conv", n_neurons=30, train_samples=50, epochs=2,
+            assign_samples=50, test_samples=100, chunk_slots=50, curve_window=50, seed=2)
+
+
+@pytest.fixture(scope="module")
+def conv_run(data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("conv") / "run"
+    config = RunConfig(**CONV, device=TRAIN_DEVICE, data_dir=str(data_dir))
+    results = Run(config, out, progress=False).run()
+    arrays, _ = load_checkpoint(out / "checkpoint.npz")
+    return out, results, arrays
+
+
+def _state(out):
+    arrays, meta = load_checkpoint(out / "checkpoint.npz")
+    return arrays, meta
+
+
+def test_retraining_with_unchanged_settings_repeats_the_run(conv_run, tmp_path):
+    # the convolution network draws no random numbers and fresh weights come from
+    # the run's seed, so the retrained layer and every figure repeat exactly
+    run, stored, arrays = conv_run
+    results = retrain(run, tmp_path / "same", "train_fc")
+    again, meta = _state(tmp_path / "same")
+    for key in ("kernels", "fc_weights", "theta_plus", "test_counts", "assign_counts"):
+        assert np.array_equal(again[key], arrays[key]), key
+    for key in ("accuracy_all", "accuracy_proportion"):
+        assert results[key] == stored[key]
+    assert results["retrained"] == {"source_run": str(run), "from_phase": "train_fc",
+                                    "source_overrides": {}, "overrides": {}, "changes": {}}
+    # the kept phase is not simulated again
+    assert results["phases"]["train_conv"] == stored["phases"]["train_conv"]
+
+
+def test_retraining_with_a_changed_value_keeps_the_earlier_layer(conv_run, tmp_path):
+    run, _, arrays = conv_run
+    results = retrain(run, tmp_path / "capped", "train_fc", overrides={"fc_w_max": "0.2"})
+    again, meta = _state(tmp_path / "capped")
+    assert np.array_equal(again["kernels"], arrays["kernels"])
+    assert not np.array_equal(again["fc_weights"], arrays["fc_weights"])
+    assert not np.array_equal(again["test_counts"], arrays["test_counts"])
+    assert results["config"]["overrides"] == {"fc_w_max": "0.2"}
+    assert results["retrained"]["overrides"] == {"fc_w_max": "0.2"}
+    assert meta["model_values"]["fc_w_max"] != load_checkpoint(
+        run / "checkpoint.npz")[1]["model_values"]["fc_w_max"]
+
+
+def test_retraining_scored_on_a_validation_split(conv_run, data_dir, tmp_path):
+    run, _, _ = conv_run
+    results = retrain(run, tmp_path / "validation", "train_fc",
+                      changes={"test_split": "validation"})
+    again, _ = _state(tmp_path / "validation")
+    train = load_dataset("mnist", "train", data_dir)
+    assert np.array_equal(again["test_labels"], train.labels[-100:])
+    assert results["config"]["test_split"] == "validation"
+    # the kept kernels learned from the first 50 images, far from the split
+    assert results["retrained"]["kept_phases_saw_validation_images"] is False
+
+
+def test_refused_reruns_say_why_and_leave_nothing(conv_run, data_dir, tmp_path):
+    run, _, _ = conv_run
+    out = tmp_path / "refused"
+    with pytest.raises(ValueError, match="'assign' is not a training phase.*train_conv, "
+                                         "train_fc"):
+        retrain(run, out, "assign")
+    with pytest.raises(ValueError, match="cannot change n_neurons"):
+        retrain(run, out, "train_fc", changes={"n_neurons": 10})
+    with pytest.raises(ValueError, match="train_samples = 55000 overlaps the validation "
+                                         "split.*expected at most 50000"):
+        retrain(run, out, "train_fc", changes={"test_split": "validation",
+                                               "train_samples": 55000,
+                                               "test_samples": 10000})
+    assert not out.exists()
+    with pytest.raises(SystemExit, match="exists"):
+        retrain(run, tmp_path, "train_fc")
+    # a model trained in one stage: train it again instead
+    single = tmp_path / "dc"
+    Run(RunConfig(model="diehl-cook", n_neurons=5, train_samples=10, device=TRAIN_DEVICE,
+                  data_dir=str(data_dir)), single, progress=False)
+    with pytest.raises(ValueError, match="trains in one stage"):
+        prepare_rerun(single, tmp_path / "dc-again", from_phase="train")
+
+
+def test_test_split_is_checked():
+    with pytest.raises(ValueError, match="test_split must be one of test, validation, "
+                                         "got 'val'"):
+        RunConfig(test_split="val").validate()
+    with pytest.raises(ValueError, match="train_samples = 60000 overlaps"):
+        RunConfig(test_split="validation").validate()
+    with pytest.raises(ValueError, match="assign_samples = 50001 overlaps"):
+        RunConfig(test_split="validation", train_samples=100, assign_samples=50001).validate()
+    with pytest.raises(ValueError, match="balanced"):
+        RunConfig(test_split="validation", train_samples=100, balanced=True).validate()
+    RunConfig(test_split="validation", train_samples=50000, assign_samples=50000).validate()
+
+
+def test_cli_trains_and_scores_on_the_validation_split(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["-q", "train", "diehl-cook", "--neurons", "20", "--train-samples", "120",
+                 "--assign-samples", "100", "--test-samples", "100", "--chunk-slots", "40",
+                 "--curve-window", "40", "--seed", "5", "--device", TRAIN_DEVICE,
+                 "--data-dir", str(data_dir), "--test-split", "validation",
+                 "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "validation (last 100 training images) accuracy:" in printed
+    assert "test accuracy" not in printed
+    arrays, _ = load_checkpoint(out / "checkpoint.npz")
+    train = load_dataset("mnist", "train", data_dir)
+    assert np.array_equal(arrays["test_labels"], train.labels[59900:])
+    results = json.loads((out / "results.json").read_text())
+    assert results["config"]["test_split"] == "validation"
+
+
+def test_retrain_script_writes_its_figures(conv_run, tmp_path, monkeypatch):
+    script = benchmark_script("retrain")
+    results_dir = tmp_path / "benchmarks"
+    monkeypatch.setattr(script, "HERE", results_dir)
+    run, stored, _ = conv_run
+    script.main([str(run), "--from", "train_fc", "--out", str(tmp_path / "copies"),
+                 "--name", "retrain_test"])
+    figures = json.loads((results_dir / "results" / "retrain_test.json").read_text())
+    (entry,) = figures["runs"]
+    assert entry["accuracies"]["accuracy_all"] == stored["accuracy_all"]
+    assert entry["test_split"] == "test" and entry["retrained"]["from_phase"] == "train_fc"
+    assert figures["command"].startswith("python benchmarks/retrain.py ")
