@@ -29,6 +29,7 @@ record of the source run and what changed, and the command and machine);
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -58,8 +59,9 @@ def main(argv=None):
     changes = {name: getattr(args, name) for name in
                ("test_split", "train_samples", "epochs", "assign_samples", "test_samples")
                if getattr(args, name) is not None}
-    figures = {"command": "python benchmarks/retrain.py " + " ".join(
-                   sys.argv[1:] if argv is None else argv),
+    # quoted as a shell needs it (e.g. 'tau_plus=5*ms'), to be pasted as it is
+    figures = {"command": shlex.join(["python", "benchmarks/retrain.py"]
+                                     + list(sys.argv[1:] if argv is None else argv)),
                "date": time.strftime("%Y-%m-%d"), "machine": machine_info(), "runs": []}
     for run_dir in args.runs:
         tic = time.perf_counter()
