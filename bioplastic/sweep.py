@@ -265,10 +265,14 @@ def _run_pending(pending, out_dir, scheduler, workers, cache_dir, retries,
     try:
         client.register_plugin(CompileCachePlugin(cache_dir, shared=cluster is not None))
         futures = {}
-        for point in pending:
+        for index, point in enumerate(pending):
+            # points run in the sweep's order, also when a dead worker's points are
+            # handed out again (otherwise the order depends on their keys), so an
+            # interrupted point is resumed before a new one starts
             future = client.submit(run_point, point.config.to_dict(),
                                    str(point_folder(out_dir, point)), retries=retries,
-                                   key=f"bioplastic-point-{point.ident}")
+                                   key=f"bioplastic-point-{point.ident}",
+                                   priority=len(pending) - index)
             futures[future] = point
         if progress:
             from tqdm.auto import tqdm
