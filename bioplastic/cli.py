@@ -34,7 +34,7 @@ from .checkpoint import CheckpointError
 from .datasets import DATASETS, DatasetError
 from .modelfile import ModelFileError
 from .devices import DEVICES, default_device
-from .training import MODELS, divergence_note
+from .training import MODELS, TEST_SPLITS, divergence_note
 
 MODEL_NAMES = tuple(MODELS)
 
@@ -80,7 +80,7 @@ def _add_train(sub):
                    help="override a model-file parameter, e.g. --set tau_theta=2e7*ms")
     p.add_argument("--data-dir", default=None,
                    help="folder with the IDX files (default: $BIOPLASTIC_DATA or the cache)")
-    p.add_argument("--test-split", default="test", choices=["test", "validation"],
+    p.add_argument("--test-split", default="test", choices=TEST_SPLITS,
                    help="what the test phase scores: the test set, or the last "
                         "--test-samples training images (a validation split for choosing "
                         "settings; training and assignment must stop short of it)")
