@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from bioplastic.checkpoint import load_checkpoint
+from bioplastic.cli import USER_ERRORS
 from bioplastic.rerun import prepare_rerun
 from bioplastic.training import (CHECKPOINT, RESULTS, TEST_SPLITS, Run,
                                  config_from_checkpoint, machine_info)
@@ -88,8 +89,11 @@ def main(argv=None):
                    sys.argv[1:] if argv is None else argv),
                "date": time.strftime("%Y-%m-%d"), "machine": machine_info(), "runs": []}
     for run_dir in args.runs:
-        run = retest(run_dir, Path(args.out) / Path(run_dir).name, args.data_dir,
-                     test_overrides, args.test_split)
+        try:
+            run = retest(run_dir, Path(args.out) / Path(run_dir).name, args.data_dir,
+                         test_overrides, args.test_split)
+        except USER_ERRORS as error:
+            parser.exit(2, f"{parser.prog}: error: {error}\n")
         figures["runs"].append(run)
         accuracies = ", ".join(f"{k} {100 * v:.2f}%" for k, v in run["accuracies"].items())
         repeated = ", ".join(f"{k} {'yes' if v else 'no'}"

@@ -34,6 +34,7 @@ import sys
 import time
 from pathlib import Path
 
+from bioplastic.cli import USER_ERRORS
 from bioplastic.rerun import retrain
 from bioplastic.training import TEST_SPLITS, machine_info
 
@@ -65,8 +66,11 @@ def main(argv=None):
                "date": time.strftime("%Y-%m-%d"), "machine": machine_info(), "runs": []}
     for run_dir in args.runs:
         tic = time.perf_counter()
-        results = retrain(run_dir, Path(args.out) / Path(run_dir).name, args.from_phase,
-                          overrides, changes, args.data_dir)
+        try:
+            results = retrain(run_dir, Path(args.out) / Path(run_dir).name, args.from_phase,
+                              overrides, changes, args.data_dir)
+        except USER_ERRORS as error:
+            parser.exit(2, f"{parser.prog}: error: {error}\n")
         accuracies = {k: v for k, v in results.items()
                       if k.startswith("accuracy") and not k.endswith("count_only")}
         figures["runs"].append({

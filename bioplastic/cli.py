@@ -36,6 +36,11 @@ from .modelfile import ModelFileError
 from .devices import DEVICES, default_device
 from .training import MODELS, TEST_SPLITS, divergence_note
 
+#: errors caused by what the user asked for (a file, a value, a folder): reported in
+#: one line that names it, without a traceback (also used by benchmarks/ scripts)
+USER_ERRORS = (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError,
+               FileExistsError, RuntimeError)
+
 MODEL_NAMES = tuple(MODELS)
 
 
@@ -423,8 +428,7 @@ def main(argv=None):
                 "codegen": _cmd_codegen, "check": _cmd_check}
     try:
         return handlers[args.command](args)
-    except (ModelFileError, DatasetError, CheckpointError, ValueError, FileNotFoundError,
-            RuntimeError) as exc:
+    except USER_ERRORS as exc:
         print(f"bioplastic {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -59,12 +59,22 @@ def prepare_rerun(run_dir, out_dir, kinds=None, from_phase=None, overrides=None,
     -------
     dict
         The dropped records (array name -> array), to compare with the new ones.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``run_dir`` has no checkpoint.
+    FileExistsError
+        ``out_dir`` exists.
+    ValueError
+        A setting that a rerun cannot change, or a phase the run does not have.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir / CHECKPOINT).exists():
-        raise SystemExit(f"{run_dir}: no {CHECKPOINT} (not a run folder)")
+        raise FileNotFoundError(f"{run_dir}: no {CHECKPOINT} (not a run folder)")
     if out_dir.exists():
-        raise SystemExit(f"{out_dir} exists; choose another --out folder")
+        # never write over an earlier rerun or a run folder
+        raise FileExistsError(f"{out_dir} exists; choose another output folder")
     if (kinds is None) == (from_phase is None):
         raise ValueError("give either kinds or from_phase")
     arrays, meta = load_checkpoint(run_dir / CHECKPOINT)

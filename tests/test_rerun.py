@@ -86,7 +86,7 @@ def test_refused_reruns_say_why_and_leave_nothing(conv_run, data_dir, tmp_path):
                                                "train_samples": 55000,
                                                "test_samples": 10000})
     assert not out.exists()
-    with pytest.raises(SystemExit, match="exists"):
+    with pytest.raises(FileExistsError, match="exists"):
         retrain(run, tmp_path, "train_fc")
     # a model trained in one stage: train it again instead
     single = tmp_path / "dc"
@@ -139,3 +139,22 @@ def test_retrain_script_writes_its_figures(conv_run, tmp_path, monkeypatch):
     assert entry["accuracies"]["accuracy_all"] == stored["accuracy_all"]
     assert entry["test_split"] == "test" and entry["retrained"]["from_phase"] == "train_fc"
     assert figures["command"].startswith("python benchmarks/retrain.py ")
+
+
+def test_scripts_report_a_refused_rerun_in_one_line(conv_run, tmp_path, capsys):
+    run, _, _ = conv_run
+    taken = tmp_path / "copies" / run.name
+    taken.mkdir(parents=True)
+    for name, extra in (("retrain", ["--from", "train_fc"]), ("retest", [])):
+        script = benchmark_script(name)
+        with pytest.raises(SystemExit) as stop:
+            script.main([str(run), *extra, "--out", str(tmp_path / "copies")])
+        assert stop.value.code == 2
+        message = capsys.readouterr().err
+        assert f"error: {taken} exists; choose another output folder" in message
+        assert "Traceback" not in message
+        with pytest.raises(SystemExit) as stop:
+            script.main([str(tmp_path), *extra, "--out", str(tmp_path / "elsewhere")])
+        assert stop.value.code == 2
+        assert f"{tmp_path}: no checkpoint.npz (not a run folder)" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere").exists()

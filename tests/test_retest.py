@@ -28,7 +28,7 @@ def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_pa
     assert figures["stored_accuracy"] == stored["accuracy"]
     for key in ("accuracy_supervised", "accuracy_supervised_count_only", "accuracy_all"):
         assert figures["accuracies"][key] == stored[key], key
-    with pytest.raises(SystemExit, match="exists"):
+    with pytest.raises(FileExistsError, match="exists"):
         retest.retest(tmp_path / "run", tmp_path / "again")
     # a value that only acts at test time: the hidden layer's spikes repeat, the SL's change
     lower = retest.retest(tmp_path / "run", tmp_path / "lower",
