@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 
 from bioplastic.modelfile import find_model_file, parse_model_file
-from bioplastic.training import MODELS, Run, RunConfig, divergence_note
+from bioplastic.cli import print_results
+from bioplastic.training import MODELS, TEST_SPLITS, Run, RunConfig
 
 HERE = Path(__file__).resolve().parent
 
@@ -64,6 +65,9 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
     parser.add_argument("--balanced", action="store_true",
                         help="few-shot: train and assign on --train-samples images, the "
                              "same number per class, drawn with --seed")
+    parser.add_argument("--test-split", default="test", choices=TEST_SPLITS,
+                        help="score the test set, or the last --test-samples training "
+                             "images (a validation split, for choosing settings)")
     parser.add_argument("--device", default="cpp_standalone")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
@@ -86,10 +90,11 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
                        device=args.device, seed=args.seed, data_dir=args.data_dir,
                        chunk_slots=args.chunk_slots, overrides=overrides,
                        model_file=args.model_file,
-                       balanced=args.balanced).validate()
+                       balanced=args.balanced, test_split=args.test_split).validate()
     schedule = f"_{config.schedule}" if config.schedule else ""
+    split = "_validation" if config.test_split == "validation" else ""  # never a test row
     name = args.name or (f"{args.model.replace('-', '_')}{schedule}_{args.dataset}_"
-                         f"{args.neurons}")
+                         f"{args.neurons}{split}")
     out = Path(args.out or f"runs/bench-{name}")
     wall = time.time()
     results = Run(config, out).run()
@@ -111,25 +116,12 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
                             "date": time.strftime("%Y-%m-%d")}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / f"{name}.json").write_text(json.dumps(results, indent=2))
-    phases = results["phases"]
     print(f"model {args.model} {config.schedule or ''}, {args.neurons} neurons, "
           f"{args.dataset}, device {args.device}")
-    if "accuracy_label" in results:
-        print(f"test accuracy (label neurons):     {100 * results['accuracy_label']:.2f}%")
-    note = divergence_note(results)
-    if note:
-        print(note)
+    print_results(results)
     if "generation" in results:
         print(f"generated digits labelled as their own class: "
               f"{100 * results['generation']['self_classified']:.1f}%")
-    if "accuracy_supervised" in results:
-        print(f"test accuracy (supervised layer):  {100 * results['accuracy_supervised']:.2f}%")
-    if "accuracy_all" in results:
-        print(f"test accuracy (all-activity vote): {100 * results['accuracy_all']:.2f}%")
-        print(f"test accuracy (proportion vote):   {100 * results['accuracy_proportion']:.2f}%")
-    for phase, info in phases.items():
-        print(f"{phase:>6}: {info['samples']} samples in {info['seconds']:.0f} s "
-              f"({info['samples_per_second'] or 0:.1f} samples/s)")
     print(f"machine: {results['machine']}")
     return results
 

@@ -11,6 +11,11 @@ Usage (the table in docs/benchmarks.md came from)::
     python benchmarks/few_shot.py --neurons 100 --seeds 1 2 3 --presentations 1000
 
 Each result goes to ``benchmarks/results/adaptive_conv_few_shot_<n>_seed<s>.json``.
+
+To choose a setting without the test set, add ``--test-split validation``: the
+images are then drawn from the training images before the last ``--test-samples``
+(default 10,000), which are scored instead, and the results are named
+``..._validation``; ``benchmarks/report.py`` lists them apart from the test rows.
 """
 
 import argparse
@@ -20,6 +25,7 @@ import sys
 import numpy as np
 
 from accuracy import main as accuracy
+from bioplastic.training import TEST_SPLITS
 
 #: the paper's Table 3 (training images -> accuracy of the SNN)
 PAPER = {200: 0.8145, 100: 0.7544, 50: 0.7288, 10: 0.5145}
@@ -35,11 +41,18 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="model-file override, as for accuracy.py; it also names the "
                              "results, so that they never replace the model file's rows")
+    parser.add_argument("--test-split", default="test", choices=TEST_SPLITS,
+                        help="validation: score the last --test-samples training images "
+                             "(default 10,000) and draw the few-shot images from before "
+                             "them, to choose settings without the test set")
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     # e.g. --set alpha_plus=0.05 -> "_alpha-plus-0.05", the form of the recorded results
     tag = "".join("_" + item.replace("_", "-").replace("=", "-").replace("*", "")
                   for item in args.set)
     overrides = [f"--set={item}" for item in args.set]
+    if args.test_split == "validation":
+        tag += "_validation"  # a screen never replaces a test-set row
+        overrides += ["--test-split", "validation"]
     table = {}
     for size in args.sizes:
         epochs = max(1, math.ceil(args.presentations / size))
@@ -50,7 +63,8 @@ def main(argv=None):
                        "--out", f"runs/bench-conv-few-shot-{size}-seed{seed}{tag}"] + overrides + rest
             results = accuracy(command, script="accuracy.py")
             table.setdefault(size, []).append(results["accuracy_all"])
-    print("\nfew-shot MNIST (full test set, all-activity vote):")
+    scored = "full test set" if args.test_split == "test" else "validation split"
+    print(f"\nfew-shot MNIST ({scored}, all-activity vote):")
     for size, values in table.items():
         sd = np.std(values, ddof=1) if len(values) > 1 else 0.0  # sample sd, as the sweeps
         print(f"  {size:>4} images: {100 * np.mean(values):.2f} +- {100 * sd:.2f}% "

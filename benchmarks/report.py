@@ -211,8 +211,9 @@ def _sample_sd(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def _few_shot_groups():
-    """Few-shot results by (model-file overrides, layer size, training images).
+def _few_shot_groups(split="test"):
+    """Few-shot results scored on ``split``, by (model-file overrides, layer size,
+    training images).
 
     The model file's defaults (no overrides) sort first; runs with other values
     are grouped apart, so that they never enter the default rows' mean.
@@ -220,6 +221,8 @@ def _few_shot_groups():
     few = {}
     for result in _load("adaptive_conv_few_shot_*.json"):
         cfg = result["config"]
+        if cfg.get("test_split", "test") != split:
+            continue
         overrides = tuple(sorted(cfg["overrides"].items()))
         few.setdefault((overrides, cfg["n_neurons"], cfg["train_samples"]), []).append(result)
     return dict(sorted(few.items()))
@@ -243,7 +246,26 @@ def _few_shot_command(runs):
             f"{cfg['train_samples']} --seeds "
             + " ".join(str(r["config"]["seed"]) for r in runs)
             + f" --presentations {cfg['train_samples'] * cfg['epochs']}"
-            + "".join(f" --set {name}={value}" for name, value in sorted(cfg["overrides"].items())))
+            + "".join(f" --set {name}={value}" for name, value in sorted(cfg["overrides"].items()))
+            + ("" if cfg.get("test_split", "test") == "test"
+               else f" --test-split {cfg['test_split']}"))
+
+
+def _few_shot_table(groups, caption, columns, cells):
+    """Lines of one few-shot table: setting, images, ``columns[0]`` (the mean), seeds,
+    then ``columns[1:]`` filled by ``cells(size, config)``; its commands and machines."""
+    if not groups:
+        return []
+    header = ("setting", "training images", columns[0], "seeds") + tuple(columns[1:])
+    lines = [caption, "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for (overrides, _, size), runs in groups.items():
+        values = [100 * r["accuracy_all"] for r in runs]
+        row = [_few_shot_setting(overrides), size, _few_shot_accuracy(values), len(values)]
+        lines.append("| " + " | ".join(map(str, row + cells(size, runs[0]["config"]))) + " |")
+    lines += ["", "Commands:", ""] + [f"    {_few_shot_command(runs)}   "
+                                      f"# {runs[0]['benchmark']['date']}"
+                                      for runs in groups.values()]
+    return lines + ["", _machines_line([r for runs in groups.values() for r in runs]), ""]
 
 
 def conv_section():
@@ -283,26 +305,23 @@ def conv_section():
         lines += ["", "Commands:", ""] + [f"    {r['benchmark']['command']}   "
                                           f"# {r['benchmark']['date']}" for r in ablation]
         lines += ["", _machines_line(ablation), ""]
-    few = _few_shot_groups()
-    if few:
-        lines += ["Few-shot MNIST (training images drawn with the seed, the same number "
-                  "per class; labels assigned with the same images; mean ± sample sd "
-                  "over the seeds).", "",
-                  "| setting | training images | accuracy, mean ± sd | seeds | "
-                  "presentations per layer | neurons | paper (SNN) | paper (ANN) |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for (overrides, neurons, size), runs in few.items():
-            values = [100 * r["accuracy_all"] for r in runs]
-            snn, ann = FEW_SHOT_PAPER.get(size, (None, None))
-            lines.append(f"| {_few_shot_setting(overrides)} | {size} | "
-                         f"{_few_shot_accuracy(values)} | {len(values)} | "
-                         f"{size * runs[0]['config']['epochs']} | {neurons} | "
-                         f"{'' if snn is None else f'{snn:.2f}%'} | "
-                         f"{'' if ann is None else f'{ann:.2f}%'} |")
-        lines += ["", "Commands:", ""] + [f"    {_few_shot_command(runs)}   "
-                                          f"# {runs[0]['benchmark']['date']}"
-                                          for runs in few.values()]
-        lines += ["", _machines_line([r for runs in few.values() for r in runs]), ""]
+    few, screened = _few_shot_groups(), _few_shot_groups("validation")
+    lines += _few_shot_table(
+        few, "Few-shot MNIST (training images drawn with the seed, the same number per "
+        "class; labels assigned with the same images; mean ± sample sd over the seeds).",
+        ("accuracy, mean ± sd", "presentations per layer", "neurons", "paper (SNN)",
+         "paper (ANN)"),
+        lambda size, cfg: [size * cfg["epochs"], cfg["n_neurons"]] + [
+            "" if paper is None else f"{paper:.2f}%"
+            for paper in FEW_SHOT_PAPER.get(size, (None, None))])
+    lines += _few_shot_table(
+        screened, "Few-shot settings compared on a validation split (`few_shot.py "
+        "--test-split validation`): the images are drawn from training images before "
+        "the split, and the split (the last training images) is scored; the test set is "
+        "not used. These choose settings and are not test figures.",
+        ("validation accuracy, mean ± sd", "validation images", "presentations per layer",
+         "neurons"),
+        lambda size, cfg: [cfg["test_samples"], size * cfg["epochs"], cfg["n_neurons"]])
     readouts = _load("adaptive_conv_features_*.json")
     if readouts:
         lines += ["Linear readout of the convolution features (`benchmarks/conv_features.py`): "
@@ -330,7 +349,7 @@ def conv_section():
                 f"{_duration(result['total_seconds'])} | "
                 f"`{result['benchmark']['command']}` ({result['benchmark']['date']}) |")
         lines += ["", _machines_line(readouts), ""]
-    return lines if (ablation or few or readouts) else []
+    return lines if (ablation or few or screened or readouts) else []
 
 
 def _prototype_cell(accuracies):

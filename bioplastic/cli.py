@@ -109,7 +109,7 @@ def _cmd_train(args):
     if results is None:
         print(f"trained; checkpoint in {run.checkpoint_path}")
     else:
-        _print_results(results)
+        print_results(results)
     return 0
 
 
@@ -186,7 +186,8 @@ def _cmd_check(args):
     return 2 if failed else 0
 
 
-def _print_results(results):
+def print_results(results):
+    """Print a finished run's accuracies (naming the split scored) and phase times."""
     split = results.get("config", {}).get("test_split", "test")
     scored = ("test" if split == "test" else
               f"validation (last {results['config']['test_samples']} training images)")
@@ -216,7 +217,7 @@ def _cmd_evaluate(args):
     if args.data_dir:
         config.data_dir = args.data_dir
     results = Run(config, args.out, progress=not args.quiet).run()
-    _print_results(results)
+    print_results(results)
     if args.json:
         print(json.dumps({k: v for k, v in results.items() if k.startswith("accuracy")}))
     return 0

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .training import (CHECKPOINT, MODELS, TRAINING_IMAGES, Run, RunConfig,
-                       config_from_checkpoint, phases_of)
+from .datasets import load_dataset
+from .training import (CHECKPOINT, MODELS, Run, RunConfig, balanced_draw,
+                       config_from_checkpoint, first_validation_image, phases_of)
 
 #: arrays of the online accuracy curve's windows (carried from phase to phase)
 _CURVE_ARRAYS = ("window_counts", "window_labels", "previous_window_counts",
@@ -36,7 +37,7 @@ RERUN_FIELDS = ("train_samples", "epochs", "assign_samples", "test_samples", "te
 
 
 def prepare_rerun(run_dir, out_dir, kinds=None, from_phase=None, overrides=None,
-                  changes=None):
+                  changes=None, data_dir=None):
     """Copy ``run_dir``'s checkpoint into the new folder ``out_dir`` with phases to run again.
 
     Parameters
@@ -54,6 +55,9 @@ def prepare_rerun(run_dir, out_dir, kinds=None, from_phase=None, overrides=None,
         Model-file values (name -> value string) added to the run's overrides.
     changes : dict, optional
         Run settings to change (only :data:`RERUN_FIELDS`).
+    data_dir : str, optional
+        Where the data are, if not where the run found them (read only to tell
+        which images a few-shot run trained on).
 
     Returns
     -------
@@ -118,14 +122,22 @@ def prepare_rerun(run_dir, out_dir, kinds=None, from_phase=None, overrides=None,
                              "overrides": dict(overrides or {}), "changes": changes}
         if config.test_split == "validation":
             # unlabelled, but seen: say so rather than call the split untouched
-            first_held_out = TRAINING_IMAGES - config.test_samples
             kept = [p for p in phases_of(module, source)
                     if p.kind == "train" and p.name not in names]
             meta["retrained"]["kept_phases_saw_validation_images"] = bool(
-                kept and source.train_samples > first_held_out)
+                kept and _last_training_image(source, data_dir or source.data_dir)
+                >= first_validation_image(config))
     out_dir.mkdir(parents=True)
     save_checkpoint(out_dir / CHECKPOINT, arrays, meta)
     return stored
+
+
+def _last_training_image(config, data_dir):
+    """Index of the last training-set image that ``config``'s training phases show."""
+    if config.balanced:
+        labels = load_dataset(config.dataset, "train", data_dir).labels
+        return int(balanced_draw(config, labels).max())
+    return int(config.train_samples) - 1
 
 
 def _restart_curve(module, source, names, arrays, meta):
@@ -167,7 +179,7 @@ def retrain(run_dir, out_dir, from_phase, overrides=None, changes=None, data_dir
     kept and changed.
     """
     prepare_rerun(run_dir, out_dir, from_phase=from_phase, overrides=overrides,
-                  changes=changes)
+                  changes=changes, data_dir=data_dir)
     config = config_from_checkpoint(out_dir)
     if data_dir:
         config.data_dir = data_dir

@@ -136,7 +136,8 @@ class RunConfig:
         What the test phase scores: the first ``test_samples`` images of the test
         set, or (to choose settings without looking at the test set) the last
         ``test_samples`` images of the training set, a validation split. Training
-        and label assignment must then stop short of it.
+        and label assignment must then stop short of it; a balanced draw is made
+        from the images before it.
     """
 
     model: str = "diehl-cook"
@@ -203,11 +204,11 @@ class RunConfig:
             raise ValueError(f"test_split must be one of {', '.join(TEST_SPLITS)}, "
                              f"got '{self.test_split}'")
         if self.test_split == "validation":
-            if self.balanced:
-                raise ValueError("test_split='validation' cannot be combined with balanced "
-                                 "(few-shot) training, which draws from the whole training set")
             first = TRAINING_IMAGES - int(self.test_samples)
-            for name in ("train_samples", "assign_samples"):
+            # a balanced run assigns labels with its training images (see _phase_data)
+            checked = ("train_samples",) if self.balanced else ("train_samples",
+                                                                "assign_samples")
+            for name in checked:
                 if int(getattr(self, name)) > first:
                     raise ValueError(
                         f"{name} = {getattr(self, name)} overlaps the validation split "
@@ -293,6 +294,23 @@ def balanced_subset(labels, size, seed, classes=10):
             raise ValueError(f"class {label} has {len(members)} images, {per_class} wanted")
         chosen.append(rng.choice(members, per_class, replace=False))
     return np.sort(np.concatenate(chosen))
+
+
+def first_validation_image(config):
+    """Index of the first training image of ``config``'s validation split (60,000
+    when it scores the test set)."""
+    if config.test_split == "validation":
+        return TRAINING_IMAGES - int(config.test_samples)
+    return TRAINING_IMAGES
+
+
+def balanced_draw(config, labels):
+    """Training-set indices of a balanced (few-shot) run's images.
+
+    With a validation split they are drawn from the images before it only.
+    """
+    return balanced_subset(labels[:first_validation_image(config)], config.train_samples,
+                           config.seed)
 
 
 def chunk_seed(seed, phase_index, chunk):
@@ -412,7 +430,7 @@ class Run:
         cfg = self.config
         if cfg.balanced and phase.kind in ("train", "assign"):
             data = self._data("train")
-            subset = balanced_subset(data.labels, cfg.train_samples, cfg.seed)
+            subset = balanced_draw(cfg, data.labels)
             return data, np.tile(subset, cfg.epochs) if phase.kind == "train" else subset
         if phase.kind == "train":
             data = self._data("train")
@@ -423,7 +441,7 @@ class Run:
             index = np.arange(cfg.assign_samples)
         elif cfg.test_split == "validation":
             data = self._data("train")
-            index = np.arange(TRAINING_IMAGES - cfg.test_samples, TRAINING_IMAGES)
+            index = np.arange(first_validation_image(cfg), TRAINING_IMAGES)
         else:
             data = self._data("test")
             index = np.arange(cfg.test_samples)
@@ -688,4 +706,5 @@ def config_from_checkpoint(out_dir):
 
 
 __all__ = ["RunConfig", "Run", "Phase", "phases_of", "config_from_checkpoint", "TEST_SPLITS",
-           "machine_info", "balanced_subset", "chunk_seed"]
+           "machine_info", "balanced_subset", "balanced_draw", "first_validation_image",
+           "chunk_seed"]

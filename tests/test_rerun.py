@@ -1,6 +1,7 @@
 """Layers trained again on kept earlier layers (bioplastic.rerun), and validation splits."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -9,8 +10,8 @@ from bioplastic.checkpoint import load_checkpoint
 from bioplastic.cli import main
 from bioplastic.datasets import load_dataset
 from bioplastic.rerun import prepare_rerun, retrain
-from bioplastic.training import Run, RunConfig
-from conftest import TRAIN_DEVICE, benchmark_script
+from bioplastic.training import Run, RunConfig, balanced_subset
+from conftest import ROOT, TRAIN_DEVICE, benchmark_script
 
 # the network size and chunk length of test_adaptive_conv's few-shot run (shared projects)
 CONV = dict(model="adaptive-conv", n_neurons=30, train_samples=50, epochs=2,
@@ -72,6 +73,21 @@ def test_retraining_scored_on_a_validation_split(conv_run, data_dir, tmp_path):
     assert results["retrained"]["kept_phases_saw_validation_images"] is False
 
 
+def test_a_few_shot_run_is_checked_for_validation_images(data_dir, tmp_path):
+    """A balanced run's images come from anywhere in the training set: whether its
+    kept layer saw the validation split is read from its draw, not its size."""
+    source = tmp_path / "few"
+    config = RunConfig(**{**CONV, "balanced": True, "seed": 4}, device=TRAIN_DEVICE,
+                       data_dir=str(data_dir))
+    Run(config, source, progress=False).run()
+    labels = load_dataset("mnist", "train", data_dir).labels
+    drawn = balanced_subset(labels, config.train_samples, config.seed)
+    assert drawn.max() >= 59900  # this seed draws from the last 100 images
+    results = retrain(source, tmp_path / "again", "train_fc",
+                      changes={"test_split": "validation"})
+    assert results["retrained"]["kept_phases_saw_validation_images"] is True
+
+
 def test_refused_reruns_say_why_and_leave_nothing(conv_run, data_dir, tmp_path):
     run, _, _ = conv_run
     out = tmp_path / "refused"
@@ -104,9 +120,33 @@ def test_test_split_is_checked():
         RunConfig(test_split="validation").validate()
     with pytest.raises(ValueError, match="assign_samples = 50001 overlaps"):
         RunConfig(test_split="validation", train_samples=100, assign_samples=50001).validate()
-    with pytest.raises(ValueError, match="balanced"):
-        RunConfig(test_split="validation", train_samples=100, balanced=True).validate()
     RunConfig(test_split="validation", train_samples=50000, assign_samples=50000).validate()
+    # a balanced run assigns with its own images: assign_samples does not count
+    RunConfig(test_split="validation", train_samples=100, balanced=True).validate()
+
+
+def test_a_balanced_draw_stays_out_of_the_validation_split(data_dir, tmp_path):
+    """Few-shot settings can be chosen on a validation split: the images drawn for
+    training and label assignment all come from before it."""
+    labels = load_dataset("mnist", "train", data_dir).labels
+    drawn = {}
+    for split in ("test", "validation"):
+        config = RunConfig(model="adaptive-conv", n_neurons=10, train_samples=100, epochs=2,
+                           balanced=True, test_split=split, test_samples=10000,
+                           device=TRAIN_DEVICE, data_dir=str(data_dir), seed=3)
+        run = Run(config, tmp_path / split, progress=False)
+        index = {p.kind: run._phase_data(p)[1] for p in run.phases}
+        assert len(index["train"]) == 200 and np.array_equal(index["train"][:100],
+                                                             index["assign"])
+        assert np.bincount(labels[index["assign"]], minlength=10).tolist() == [10] * 10
+        drawn[split] = index
+    # the split is images 50000-59999; a draw from all 60000 would reach it (p = 1 - 1e-8)
+    assert drawn["validation"]["assign"].max() < 50000 <= drawn["test"]["assign"].max()
+    assert np.array_equal(drawn["validation"]["test"], np.arange(50000, 60000))
+    # without a split the draw is the one the recorded few-shot results were made with
+    assert np.array_equal(drawn["test"]["assign"], balanced_subset(labels, 100, 3))
+    with pytest.raises(ValueError, match="class .* has .* images, 10 wanted"):
+        balanced_subset(labels[:50], 100, 3)
 
 
 def test_cli_trains_and_scores_on_the_validation_split(data_dir, tmp_path, capsys):
@@ -158,3 +198,28 @@ def test_scripts_report_a_refused_rerun_in_one_line(conv_run, tmp_path, capsys):
         assert stop.value.code == 2
         assert f"{tmp_path}: no checkpoint.npz (not a run folder)" in capsys.readouterr().err
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_few_shot_settings_are_screened_on_the_validation_split(data_dir, tmp_path,
+                                                                 monkeypatch):
+    """``few_shot.py --test-split validation`` names its results apart from the test
+    rows, and the report lists them in their own table, not next to the paper."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.chdir(tmp_path)
+    few_shot, report = benchmark_script("few_shot"), benchmark_script("report")
+    results = tmp_path / "results"
+    monkeypatch.setattr(sys.modules["accuracy"], "HERE", tmp_path)
+    monkeypatch.setattr(report, "RESULTS", results)
+    few_shot.main(["--neurons", "30", "--sizes", "50", "--seeds", "2", "--presentations",
+                   "100", "--test-split", "validation", "--test-samples", "100",
+                   "--chunk-slots", "50", "--device", TRAIN_DEVICE, "--data-dir", str(data_dir)])
+    (written,) = results.glob("*.json")
+    assert written.name == "adaptive_conv_few_shot_50_seed2_validation.json"
+    stored = json.loads(written.read_text())
+    assert stored["config"]["test_split"] == "validation" and stored["config"]["balanced"]
+    assert report._few_shot_groups() == {}
+    (runs,) = report._few_shot_groups("validation").values()
+    assert report._few_shot_command(runs).endswith("--test-split validation")
+    section = "\n".join(report.conv_section())
+    assert "validation accuracy, mean ± sd" in section
+    assert f"{100 * stored['accuracy_all']:.2f}%" in section
