@@ -27,6 +27,8 @@ import numpy as np
 from accuracy import main as accuracy
 from bioplastic.training import TEST_SPLITS
 
+#: presentations per layer of the recorded results (results with others are named apart)
+PRESENTATIONS = 1000
 #: the paper's Table 3 (training images -> accuracy of the SNN)
 PAPER = {200: 0.8145, 100: 0.7544, 50: 0.7288, 10: 0.5145}
 
@@ -36,8 +38,9 @@ def main(argv=None):
     parser.add_argument("--neurons", type=int, default=100)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100, 200])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--presentations", type=int, default=2000,
-                        help="training presentations per layer (epochs = this / size)")
+    parser.add_argument("--presentations", type=int, default=PRESENTATIONS,
+                        help="training presentations per layer (epochs = this / size); "
+                             "another number than the default also names the results")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="model-file override, as for accuracy.py; it also names the "
                              "results, so that they never replace the model file's rows")
@@ -50,6 +53,8 @@ def main(argv=None):
     tag = "".join("_" + item.replace("_", "-").replace("=", "-").replace("*", "")
                   for item in args.set)
     overrides = [f"--set={item}" for item in args.set]
+    if args.presentations != PRESENTATIONS:
+        tag += f"_presentations-{args.presentations}"
     if args.test_split == "validation":
         tag += "_validation"  # a screen never replaces a test-set row
         overrides += ["--test-split", "validation"]

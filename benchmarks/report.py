@@ -213,10 +213,11 @@ def _sample_sd(values):
 
 def _few_shot_groups(split="test"):
     """Few-shot results scored on ``split``, by (model-file overrides, layer size,
-    training images).
+    training images, epochs).
 
     The model file's defaults (no overrides) sort first; runs with other values
-    are grouped apart, so that they never enter the default rows' mean.
+    (or another number of presentations) are grouped apart, so that they never
+    enter the default rows' mean.
     """
     few = {}
     for result in _load("adaptive_conv_few_shot_*.json"):
@@ -224,7 +225,8 @@ def _few_shot_groups(split="test"):
         if cfg.get("test_split", "test") != split:
             continue
         overrides = tuple(sorted(cfg["overrides"].items()))
-        few.setdefault((overrides, cfg["n_neurons"], cfg["train_samples"]), []).append(result)
+        key = (overrides, cfg["n_neurons"], cfg["train_samples"], cfg["epochs"])
+        few.setdefault(key, []).append(result)
     return dict(sorted(few.items()))
 
 
@@ -258,7 +260,7 @@ def _few_shot_table(groups, caption, columns, cells):
         return []
     header = ("setting", "training images", columns[0], "seeds") + tuple(columns[1:])
     lines = [caption, "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    for (overrides, _, size), runs in groups.items():
+    for (overrides, _, size, _), runs in groups.items():
         values = [100 * r["accuracy_all"] for r in runs]
         row = [_few_shot_setting(overrides), size, _few_shot_accuracy(values), len(values)]
         lines.append("| " + " | ".join(map(str, row + cells(size, runs[0]["config"]))) + " |")
@@ -443,7 +445,7 @@ def reproduction_rows():
                          device=_gpu_device(cfg["device"], result["machine"]),
                          command=result["benchmark"]["command"],
                          date=result["benchmark"]["date"]))
-    for (overrides, _, size), runs in _few_shot_groups().items():
+    for (overrides, _, size, _), runs in _few_shot_groups().items():
         values = [100 * r["accuracy_all"] for r in runs]
         cfg = runs[0]["config"]
         snn, _ = FEW_SHOT_PAPER.get(size, (None, None))

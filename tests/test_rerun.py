@@ -214,7 +214,7 @@ def test_few_shot_settings_are_screened_on_the_validation_split(data_dir, tmp_pa
                    "100", "--test-split", "validation", "--test-samples", "100",
                    "--chunk-slots", "50", "--device", TRAIN_DEVICE, "--data-dir", str(data_dir)])
     (written,) = results.glob("*.json")
-    assert written.name == "adaptive_conv_few_shot_50_seed2_validation.json"
+    assert written.name == "adaptive_conv_few_shot_50_seed2_presentations-100_validation.json"
     stored = json.loads(written.read_text())
     assert stored["config"]["test_split"] == "validation" and stored["config"]["balanced"]
     assert report._few_shot_groups() == {}
