@@ -520,11 +520,14 @@ def retest_section():
              "measures the supervised layer's tie-break by first spike: \"count only\" "
              "gives a tie to the lowest class index (the rule of the stored result), "
              "\"first spike\" to the neuron that fired first. \"test-time change\" is a "
-             "model-file value set for the test phase only (one that training does not "
-             "read). \"repeated\" names the test spike counts that equal the stored "
-             "ones.", "",
-             "| run | dataset | settings | seed | test-time change | stored | count only | "
-             "first spike | repeated |", "|---|---|---|---|---|---|---|---|---|"]
+             "model-file value set for label assignment and test only (one that training "
+             "does not read). \"stored\" is the run's own headline figure; the vote "
+             "columns are label statistics (all-activity / proportion). \"repeated\" "
+             "names the test spike counts that equal the stored ones (\"counts\": the "
+             "voting layer's, \"SL\": the supervised layer's).", "",
+             "| run | dataset | settings | seed | test-time change | stored | vote all / "
+             "proportion | SL count only | SL first spike | repeated |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     return _rerun_table(retests, lines, _retest_row)
 
 
@@ -537,13 +540,17 @@ def _retest_row(run):
     if run.get("test_split", "test") != "test":
         change += f" ({run['test_split']} split)"
     repeated = run["repeated_exactly"]
-    same = " + ".join(name for key, name in (("test_counts", "hidden"),
+    same = " + ".join(name for key, name in (("test_counts", "counts"),
                                              ("test_outputs", "SL"))
                       if repeated.get(key)) or "no"
+    percent = lambda key: (f"{100 * accuracies[key]:.2f}%"  # noqa: E731
+                           if key in accuracies else "-")
+    votes = "/".join(f"{100 * accuracies[f'accuracy_{vote}']:.2f}"
+                     for vote in ("all", "proportion") if f"accuracy_{vote}" in accuracies)
     return (f"| {Path(run['run']).name} | {run['dataset']} | {settings} | {run['seed']} | "
-            f"{change} | {100 * run['stored_accuracy']:.2f}% | "
-            f"{100 * accuracies['accuracy_supervised_count_only']:.2f}% | "
-            f"{100 * accuracies['accuracy_supervised']:.2f}% | {same} |")
+            f"{change} | {100 * run['stored_accuracy']:.2f}% | {votes or '-'}% | "
+            f"{percent('accuracy_supervised_count_only')} | "
+            f"{percent('accuracy_supervised')} | {same} |")
 
 
 def _rerun_table(results, lines, row):

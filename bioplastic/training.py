@@ -204,7 +204,7 @@ class RunConfig:
             raise ValueError(f"test_split must be one of {', '.join(TEST_SPLITS)}, "
                              f"got '{self.test_split}'")
         if self.test_split == "validation":
-            first = TRAINING_IMAGES - int(self.test_samples)
+            first = first_validation_image(self)
             # a balanced run assigns labels with its training images (see _phase_data)
             checked = ("train_samples",) if self.balanced else ("train_samples",
                                                                 "assign_samples")
