@@ -297,13 +297,11 @@ def conv_section():
             lines.append(f"| {label} | {100 * result['accuracy_all']:.2f}% | "
                          f"{100 * result['accuracy_proportion']:.2f}% | "
                          f"{training / 60:.1f} min | {result['config']['device']} |")
-        try:
-            from bioplastic.plotting import ablation_chart
-            ablation_chart(rows, OUTPUT.parent / "images" / "conv-ablation.png",
-                           title="Adaptive conv STDP: ablation (MNIST test accuracy)")
-            lines += ["", "![ablation](images/conv-ablation.png)"]
-        except ImportError:  # pragma: no cover
-            pass
+        # matplotlib is a dependency: without it the page would silently differ
+        from bioplastic.plotting import ablation_chart
+        ablation_chart(rows, OUTPUT.parent / "images" / "conv-ablation.png",
+                       title="Adaptive conv STDP: ablation (MNIST test accuracy)")
+        lines += ["", "![ablation](images/conv-ablation.png)"]
         lines += ["", "Commands:", ""] + [f"    {r['benchmark']['command']}   "
                                           f"# {r['benchmark']['date']}" for r in ablation]
         lines += ["", _machines_line(ablation), ""]
