@@ -7,6 +7,7 @@ nothing is typed by hand. Usage::
 """
 
 import json
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -244,10 +245,14 @@ def _few_shot_accuracy(values):
 
 def _few_shot_command(runs):
     cfg = runs[0]["config"]
+    # the number asked for (named in the result, e.g. 500 for 3 x 200 images), else
+    # the one shown
+    asked = re.search(r"_presentations-(\d+)", runs[0]["benchmark"]["command"])
+    presentations = asked.group(1) if asked else cfg["train_samples"] * cfg["epochs"]
     return (f"python benchmarks/few_shot.py --neurons {cfg['n_neurons']} --sizes "
             f"{cfg['train_samples']} --seeds "
             + " ".join(str(r["config"]["seed"]) for r in runs)
-            + f" --presentations {cfg['train_samples'] * cfg['epochs']}"
+            + f" --presentations {presentations}"
             + "".join(f" --set {name}={value}" for name, value in sorted(cfg["overrides"].items()))
             + ("" if cfg.get("test_split", "test") == "test"
                else f" --test-split {cfg['test_split']}"))
@@ -543,10 +548,8 @@ def _retest_row(run):
                       if repeated.get(key)) or "no"
     percent = lambda key: (f"{100 * accuracies[key]:.2f}%"  # noqa: E731
                            if key in accuracies else "-")
-    votes = "/".join(f"{100 * accuracies[f'accuracy_{vote}']:.2f}"
-                     for vote in ("all", "proportion") if f"accuracy_{vote}" in accuracies)
     return (f"| {Path(run['run']).name} | {run['dataset']} | {settings} | {run['seed']} | "
-            f"{change} | {100 * run['stored_accuracy']:.2f}% | {votes or '-'}% | "
+            f"{change} | {100 * run['stored_accuracy']:.2f}% | {_vote_cells(accuracies)} | "
             f"{percent('accuracy_supervised_count_only')} | "
             f"{percent('accuracy_supervised')} | {same} |")
 
@@ -561,13 +564,17 @@ def _rerun_table(results, lines, row):
     return lines + [""] + notes + ["", "Machine: " + "; ".join(sorted(machines)), ""]
 
 
+def _vote_cells(accuracies):
+    """'all/proportion%' of the label-statistics votes."""
+    return "/".join(f"{100 * accuracies[f'accuracy_{vote}']:.2f}"
+                    for vote in ("all", "proportion") if f"accuracy_{vote}" in accuracies) + "%"
+
+
 def _accuracy_cells(accuracies):
     """'all / proportion' vote, and the output layer's answer where there is one."""
-    cells = "/".join(f"{100 * accuracies[f'accuracy_{vote}']:.2f}"
-                     for vote in ("all", "proportion") if f"accuracy_{vote}" in accuracies)
     output = [v for k, v in accuracies.items() if k in ("accuracy_supervised",
                                                         "accuracy_label")]
-    return f"{cells}% | " + (f"{100 * output[0]:.2f}%" if output else "-")
+    return f"{_vote_cells(accuracies)} | " + (f"{100 * output[0]:.2f}%" if output else "-")
 
 
 def retrain_section():
