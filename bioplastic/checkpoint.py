@@ -2,16 +2,16 @@
 
 A checkpoint holds arrays (weights, thresholds, spike counts, assignments ...) and
 one JSON document (configuration, model file text and values, progress, timings).
-It is written to a temporary file in the same folder, flushed to disk and renamed
-over the old one, so a kill at any moment leaves either the old or the new file.
+It is written with :func:`bioplastic.atomicfile.atomic_open`, so a kill at any moment
+leaves either the old or the new file.
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .atomicfile import atomic_open
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
 
@@ -24,22 +24,11 @@ class CheckpointError(RuntimeError):
 
 def save_checkpoint(path, arrays, meta):
     """Write ``arrays`` (name -> ndarray) and ``meta`` (JSON-able dict) atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            payload = {k: np.asarray(v) for k, v in arrays.items()}
-            payload[_META_KEY] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(),
-                                               dtype=np.uint8)
-            np.savez(out, **payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    payload[_META_KEY] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(),
+                                       dtype=np.uint8)
+    with atomic_open(path, "wb") as out:
+        np.savez(out, **payload)
 
 
 def load_checkpoint(path):

@@ -30,6 +30,8 @@ from brian2 import prefs
 from brian2.codegen.cpp_prefs import get_compiler_and_args
 from brian2.utils.filelock import FileLock  # vendored by Brian2
 
+from .atomicfile import write_text_atomically
+
 logger = logging.getLogger(__name__)
 
 #: Standard headers that Brian2's cpp_standalone templates and brianlib include.
@@ -173,9 +175,7 @@ def build_once(product, build, what, fallback):
             report = f"{shlex.join(command)}\n{(result.stdout + result.stderr).strip()[-2000:]}\n"
             # same compiler and flags fail the same way: remember it, so that later
             # builds do not pay for the attempt again (delete the file to retry)
-            partial_report = folder / f"{FAILED_NAME}.{os.getpid()}.partial"
-            partial_report.write_text(report)
-            os.replace(partial_report, failed)
+            write_text_atomically(failed, report)
             logger.warning("%s failed, compiling %s (%s): %s; later builds with these flags "
                            "skip the attempt (delete %s to retry)", what, fallback,
                            shlex.join(command), (result.stdout + result.stderr).strip()[-500:],

@@ -34,6 +34,7 @@ import brian2
 from brian2 import Network, TimedArray, defaultclock, device, prefs, set_device
 from brian2.utils.filelock import FileLock  # vendored by Brian2
 
+from .atomicfile import atomic_open
 from .devices import check_device, genn_use_gpu
 from .network_loop import writing_lean_network_loop
 from .precompiled import use_prelude
@@ -322,9 +323,8 @@ class CompiledNetwork:
                 name = f"{key.variable.owner.name}.{key.name}"
             if file_name:  # arrays go through a file, single values on the command line
                 path = self.directory / "static_arrays" / f"{self._results}-{number}.dat"
-                partial = path.with_suffix(".partial")
-                array.tofile(partial)
-                os.replace(partial, path)
+                with atomic_open(path, "wb") as out:
+                    array.tofile(out)
                 files.append(path)
                 text = os.path.join("static_arrays", path.name)
             arguments.append(f"{name}={text}")

@@ -38,6 +38,7 @@ import sys
 import time
 from pathlib import Path
 
+from .atomicfile import remove_stale_temporaries, write_text_atomically
 from .checkpoint import CheckpointError, load_checkpoint
 from .training import CHECKPOINT, RESULTS, Run, RunConfig
 
@@ -156,12 +157,6 @@ def run_point(config, folder):
     return {k: v for k, v in results.items() if k.startswith("accuracy")}
 
 
-def _write_json(path, document):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2, default=str))
-    tmp.replace(path)
-
-
 def _preload_data(points):
     """Read (or download and check) every dataset once, before workers race for it."""
     from .datasets import load_dataset
@@ -236,7 +231,10 @@ def run_sweep(sweep, out_dir, scheduler=None, workers=None, cache_dir=None, retr
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(out_dir / SWEEP_FILE, sweep.to_dict())
+    remove_stale_temporaries(out_dir / SWEEP_FILE,
+                             *(out_dir / name for name in sweep_results.TABLE_FILES))
+    write_text_atomically(out_dir / SWEEP_FILE, json.dumps(sweep.to_dict(), indent=2,
+                                                           default=str))
     pending = [p for p in sweep.points if not point_finished(out_dir, p)]
     skipped = len(sweep.points) - len(pending)
     if skipped:

@@ -21,9 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomicfile import atomic_open, write_text_atomically
 from .training import RESULTS
 
-__all__ = ["point_rows", "summarize", "write_tables", "markdown_table"]
+__all__ = ["point_rows", "summarize", "write_tables", "markdown_table", "TABLE_FILES"]
+
+#: the tables :func:`write_tables` writes into a sweep folder
+TABLE_FILES = ("points.csv", "summary.csv", "summary.md", "summary.json")
 
 
 def _accuracy_keys(results):
@@ -89,14 +93,12 @@ def _write_csv(path, rows):
     columns = []
     for row in rows:
         columns += [k for k in row if k not in columns]
-    tmp = Path(str(path) + ".tmp")
-    with open(tmp, "w", newline="") as out:
+    with atomic_open(path, "w", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: (";".join(map(str, v)) if isinstance(v, list) else v)
                              for k, v in row.items()})
-    tmp.replace(path)
 
 
 def _percent(mean, sd):
@@ -142,8 +144,7 @@ def write_tables(sweep, out_dir, failures=None):
     out_dir = Path(out_dir)
     rows = point_rows(sweep, out_dir, failures)
     summary = summarize(rows, sweep.varied)
-    paths = [out_dir / "points.csv", out_dir / "summary.csv", out_dir / "summary.md",
-             out_dir / "summary.json"]
+    paths = [out_dir / name for name in TABLE_FILES]
     _write_csv(paths[0], rows)
     _write_csv(paths[1], summary)
     done = sum(r["status"] == "finished" for r in rows)
@@ -152,14 +153,10 @@ def write_tables(sweep, out_dir, failures=None):
             f"{done} of {len(rows)} points finished, {failed} failed; mean ± sample sd "
             f"over seeds {', '.join(map(str, sweep.seeds))}.\n\n"
             + markdown_table(summary, sweep.varied))
-    tmp = Path(str(paths[2]) + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(paths[2])
+    write_text_atomically(paths[2], text)
     document = {"sweep": sweep.to_dict(), "machine": machine_info(), "summary": summary,
                 "points": rows}
-    tmp = Path(str(paths[3]) + ".tmp")
-    tmp.write_text(json.dumps(document, indent=2, default=str))
-    tmp.replace(paths[3])
+    write_text_atomically(paths[3], json.dumps(document, indent=2, default=str))
     if any("accuracy_mean" in entry for entry in summary):
         paths.append(sweep_accuracy(summary, sweep.varied, out_dir / "accuracy.png",
                                     title=f"{sweep.name} ({sweep.model})"))

@@ -30,12 +30,15 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+from brian2.utils.filelock import FileLock, Timeout  # vendored by Brian2
 
 from . import evaluation
+from .atomicfile import remove_stale_temporaries, write_text_atomically
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .datasets import load_dataset
 from .devices import default_device
@@ -77,6 +80,8 @@ def phases_of(module, config):
 
 
 CHECKPOINT = "checkpoint.npz"
+#: held by the process that runs in a folder (see ``Run.run``)
+LOCK = "run.lock"
 RESULTS = "results.json"
 #: what a run's test phase may score (see ``RunConfig.test_split``)
 TEST_SPLITS = ("test", "validation")
@@ -452,15 +457,47 @@ class Run:
         """Run (or finish) the given phases (default: all), then write ``results.json``.
 
         ``phases`` may name phases or kinds (``("train",)`` runs every training phase).
+
+        Raises
+        ------
+        CheckpointError
+            When another process is running in the same folder.
         """
-        for phase in self.phases:
-            if phases is not None and phase.name not in phases and phase.kind not in phases:
-                continue
-            if not self.meta["progress"][phase.name]["done"]:
-                self._run_phase(phase)
-        if all(self.meta["progress"][p]["done"] for p in self.phase_names):
-            return self.finish()
+        with self._owning_folder():
+            for phase in self.phases:
+                if phases is not None and phase.name not in phases and \
+                        phase.kind not in phases:
+                    continue
+                if not self.meta["progress"][phase.name]["done"]:
+                    self._run_phase(phase)
+            if all(self.meta["progress"][p]["done"] for p in self.phase_names):
+                return self.finish()
         return None
+
+    @contextmanager
+    def _owning_folder(self):
+        """Hold the run folder's lock while running.
+
+        Two processes training into one folder would overwrite each other's
+        checkpoints. The lock (``flock``) goes with the process, so a killed run
+        never leaves the folder locked.
+        """
+        lock = FileLock(str(self.out_dir / LOCK), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise CheckpointError(
+                f"{self.out_dir}: another process is running in this folder; wait "
+                "for it to end, or use another --out folder") from None
+        try:
+            # only now is no other process writing here: a process killed while it
+            # wrote left its temporary file behind
+            for stale in remove_stale_temporaries(self.checkpoint_path,
+                                                  self.out_dir / RESULTS):
+                logger.info("removed %s, left by a process killed while it wrote", stale)
+            yield
+        finally:
+            lock.release()
 
     def phase_size(self, phase):
         """Number of presentations of ``phase`` (before any repetition)."""
@@ -682,10 +719,7 @@ class Run:
                 predictions, labels).tolist()
             results["silent_outputs"] = float(np.mean(predictions < 0))
             results["accuracy"] = results[f"accuracy_{key}"]
-        path = self.out_dir / RESULTS
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        tmp.replace(path)
+        write_text_atomically(self.out_dir / RESULTS, json.dumps(results, indent=2))
         return results
 
 

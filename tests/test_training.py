@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from bioplastic.atomicfile import stale_temporaries, write_text_atomically
 from bioplastic.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bioplastic.cli import main
 from bioplastic.training import Run, RunConfig
@@ -96,9 +97,12 @@ def test_killed_process_resumes_with_nothing_lost(reference_run, data_dir, tmp_p
         time.sleep(0.05)
     process.wait()
     assert killed, "the run finished before it could be killed"
-    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+    # the kill may land while the next checkpoint is being written: its temporary
+    # file stays, and the checkpoint it was to replace is intact
+    load_checkpoint(checkpoint)
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
     assert "test accuracy" in completed.stdout
     arrays, _ = load_checkpoint(checkpoint)
     np.testing.assert_array_equal(arrays["weights"], ref_arrays["weights"])
@@ -228,6 +232,65 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     path.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="cannot read checkpoint"):
         load_checkpoint(path)
+
+
+def test_atomic_writes_get_the_usual_permissions(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        write_text_atomically(tmp_path / "results.json", "{}")
+        save_checkpoint(tmp_path / "checkpoint.npz", {"weights": np.ones(3)}, {})
+    finally:
+        os.umask(mask)
+    for name in ("results.json", "checkpoint.npz"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o640
+
+
+def test_resume_removes_what_a_killed_writer_left(data_dir, tmp_path):
+    """A SIGKILL during a write leaves ``<file>.<random>.tmp``; the next run deletes it."""
+    out = tmp_path / "run"
+    Run(_config(data_dir), out, progress=False)
+    left = [out / "checkpoint.npz.k1lled.tmp", out / "results.json.tmp",
+            out / "results.json.x7.tmp"]
+    kept = [out / "notes.tmp", out / "checkpoint.npz.bak"]
+    for path in left + kept:
+        path.write_bytes(b"partial")
+    assert stale_temporaries(out / "checkpoint.npz") == left[:1]
+    resumed = Run(_config(data_dir), out, progress=False)
+    # another process may still be writing until the folder's lock is held
+    assert all(path.exists() for path in left)
+    assert resumed.run(phases=()) is None
+    assert not any(path.exists() for path in left)
+    assert all(path.exists() for path in kept)
+    load_checkpoint(out / "checkpoint.npz")
+
+
+def test_a_second_process_in_the_same_folder_is_refused(data_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    Run(_config(data_dir), out, progress=False)
+    stale = out / "checkpoint.npz.w0rk1ng.tmp"
+    stale.write_bytes(b"being written")
+    # a second process holds the lock the way a running one does
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, fcntl, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+         str(out / "run.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(CheckpointError, match="another process is running in this "
+                                                  "folder"):
+            Run(_config(data_dir), out, progress=False).run()
+        assert stale.exists()  # not removed under the other process
+        command = ["train", "diehl-cook", "--neurons", "20", "--train-samples", "120",
+                   "--assign-samples", "100", "--test-samples", "100", "--chunk-slots",
+                   "40", "--curve-window", "40", "--seed", "5", "--device", TRAIN_DEVICE,
+                   "--data-dir", str(data_dir), "--out", str(out)]
+        assert main(command) == 2
+        assert "another process is running" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert Run(_config(data_dir), out, progress=False).run(phases=()) is None
+    assert not stale.exists()
 
 
 def test_small_runs_get_chunks_no_larger_than_their_longest_phase(tmp_path):

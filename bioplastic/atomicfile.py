@@ -1,0 +1,82 @@
+"""Atomic file writes: a kill at any moment leaves either the old file or the new one.
+
+The data go to a temporary file next to the target, named ``<target>.<random>.tmp``,
+are flushed to disk and renamed over the target. A process killed with SIGKILL
+while it writes cannot delete its temporary file; the next process that takes over
+the folder removes it with :func:`remove_stale_temporaries`.
+"""
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["atomic_open", "write_text_atomically", "stale_temporaries",
+           "remove_stale_temporaries"]
+
+SUFFIX = ".tmp"
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_open(path, mode="w", **kwargs):
+    """Open a temporary file that replaces ``path`` when the block ends without error.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write; its folder is created if needed.
+    mode : str
+        ``"w"`` (text) or ``"wb"`` (binary).
+    **kwargs
+        Passed to :func:`open` (``newline=""`` for CSV, for instance).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=SUFFIX,
+                                         dir=path.parent)
+    try:
+        # mkstemp makes the file private; the result gets the usual permissions
+        os.chmod(temporary, 0o666 & ~_umask())
+        with os.fdopen(handle, mode, **kwargs) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_text_atomically(path, text):
+    """Replace the text file ``path`` with ``text`` atomically."""
+    with atomic_open(path) as out:
+        out.write(text)
+
+
+def stale_temporaries(path):
+    """Temporary files that writers of ``path`` left behind when they were killed."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    return sorted(p for p in path.parent.iterdir()
+                  if p.name.startswith(path.name + ".") and p.name.endswith(SUFFIX))
+
+
+def remove_stale_temporaries(*paths):
+    """Delete what :func:`stale_temporaries` finds for each path; returns the files.
+
+    Call it only from the one process that owns the folder (a run resuming, a sweep
+    starting): a file another process is still writing would vanish under it.
+    """
+    removed = []
+    for path in paths:
+        for stale in stale_temporaries(path):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
