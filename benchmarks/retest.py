@@ -24,8 +24,9 @@ Usage (figures in benchmarks/NOTES.md and docs/benchmarks.md)::
     python benchmarks/retest.py runs/RUN_A runs/RUN_B --out runs/retest --name NAME \
         [--set v_thresh_supervised=-64*mV] [--test-split validation]
 
-Writes ``benchmarks/results/NAME.json`` with the stored and the new accuracies;
-``benchmarks/report.py`` lists them.
+Writes ``benchmarks/results/NAME.json`` with the stored and the new accuracies
+after each run; ``benchmarks/report.py`` lists them. The same command again
+resumes an interrupted rerun from its last checkpoint.
 """
 
 import argparse
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from bioplastic.checkpoint import load_checkpoint
+from bioplastic.atomicfile import write_text_atomically
 from bioplastic.cli import USER_ERRORS
 from bioplastic.rerun import prepare_rerun
 from bioplastic.training import (CHECKPOINT, RESULTS, TEST_SPLITS, Run,
@@ -100,8 +102,9 @@ def main(argv=None):
                              for k, v in run["repeated_exactly"].items())
         print(f"{run_dir}: stored {100 * run['stored_accuracy']:.2f}%; now {accuracies}; "
               f"repeated exactly: {repeated}")
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"{args.name}.json").write_text(json.dumps(figures, indent=2))
+        # after each run: a later refusal or interruption loses none of these
+        write_text_atomically(HERE / "results" / f"{args.name}.json",
+                              json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

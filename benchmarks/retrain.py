@@ -23,8 +23,10 @@ Usage (figures in benchmarks/NOTES.md)::
         --out runs/retrain --name retrain_conv_400_fc-w-max-0.25_validation
 
 Writes ``benchmarks/results/NAME.json`` (the run's results, with a ``retrained``
-record of the source run and what changed, and the command and machine);
-``benchmarks/report.py`` lists them.
+record of the source run and what changed, and the command and machine) after
+each run; ``benchmarks/report.py`` lists them. The same command again resumes
+an interrupted retraining from its last checkpoint (``wall_seconds`` then counts
+this command's part only; ``phases`` holds the whole time).
 """
 
 import argparse
@@ -34,6 +36,7 @@ import sys
 import time
 from pathlib import Path
 
+from bioplastic.atomicfile import write_text_atomically
 from bioplastic.cli import USER_ERRORS
 from bioplastic.rerun import retrain
 from bioplastic.training import TEST_SPLITS, machine_info
@@ -82,8 +85,9 @@ def main(argv=None):
         shown = ", ".join(f"{k} {100 * v:.2f}%" for k, v in accuracies.items())
         print(f"{run_dir} retrained from {args.from_phase} "
               f"({results['config']['test_split']} split): {shown}")
-    (HERE / "results").mkdir(parents=True, exist_ok=True)
-    (HERE / "results" / f"{args.name}.json").write_text(json.dumps(figures, indent=2))
+        # after each run: a later refusal or interruption loses none of these
+        write_text_atomically(HERE / "results" / f"{args.name}.json",
+                              json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

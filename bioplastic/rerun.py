@@ -14,6 +14,10 @@ A model whose training has several stages lists, in ``PHASE_STATE``, the arrays
 of its state each training phase learns. Fresh arrays are drawn as a new run with
 the same seed would draw them, so a retraining with unchanged settings repeats the
 original run's later phases.
+
+A rerun checkpoints like any run. Its folder records the request it was prepared
+for, so the same request on the same folder resumes an interrupted rerun, and any
+other request is refused rather than written over it.
 """
 
 from dataclasses import fields
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .datasets import load_dataset
 from .training import (CHECKPOINT, MODELS, Run, RunConfig, balanced_draw,
                        config_from_checkpoint, first_validation_image, phases_of)
@@ -44,7 +48,8 @@ def prepare_rerun(run_dir, out_dir, kinds=None, from_phase=None, overrides=None,
     ----------
     run_dir, out_dir : str or Path
         A run folder, and a folder that must not exist yet (created only once the
-        request has been checked, so a refused one leaves nothing behind).
+        request has been checked, so a refused one leaves nothing behind), or
+        that holds an interrupted rerun of the same request.
     kinds : sequence of str, optional
         Run the phases of these kinds again (e.g. ``('assign', 'test')``).
     from_phase : str, optional
@@ -69,20 +74,25 @@ def prepare_rerun(run_dir, out_dir, kinds=None, from_phase=None, overrides=None,
     FileNotFoundError
         ``run_dir`` has no checkpoint.
     FileExistsError
-        ``out_dir`` exists.
+        ``out_dir`` exists and was not prepared by the same request (the same
+        source run, phases, overrides and changes). If it was, its rerun goes on
+        from its last checkpoint: the same command resumes an interrupted rerun.
     ValueError
         A setting that a rerun cannot change, or a phase the run does not have.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir / CHECKPOINT).exists():
         raise FileNotFoundError(f"{run_dir}: no {CHECKPOINT} (not a run folder)")
-    if out_dir.exists():
-        # never write over an earlier rerun or a run folder
-        raise FileExistsError(f"{out_dir} exists; choose another output folder")
     if (kinds is None) == (from_phase is None):
         raise ValueError("give either kinds or from_phase")
-    arrays, meta = load_checkpoint(run_dir / CHECKPOINT)
     changes = dict(changes or {})
+    request = {"source_run": str(run_dir.resolve()),
+               "kinds": sorted(kinds) if kinds is not None else None,
+               "from_phase": from_phase, "overrides": dict(overrides or {}),
+               "changes": changes}
+    # an interrupted rerun of the same request resumes; anything else stays as it is
+    resuming = out_dir.exists() and _holds_rerun_of(out_dir, request)
+    arrays, meta = load_checkpoint(run_dir / CHECKPOINT)
     unknown = sorted(set(changes) - set(RERUN_FIELDS))
     if unknown:
         raise ValueError(f"a rerun cannot change {', '.join(unknown)} (the trained network "
@@ -127,9 +137,24 @@ def prepare_rerun(run_dir, out_dir, kinds=None, from_phase=None, overrides=None,
             meta["retrained"]["kept_phases_saw_validation_images"] = bool(
                 kept and _last_training_image(source, data_dir or source.data_dir)
                 >= first_validation_image(config))
-    out_dir.mkdir(parents=True)
-    save_checkpoint(out_dir / CHECKPOINT, arrays, meta)
+    if not resuming:
+        meta["rerun_request"] = request
+        out_dir.mkdir(parents=True)
+        save_checkpoint(out_dir / CHECKPOINT, arrays, meta)
     return stored
+
+
+def _holds_rerun_of(out_dir, request):
+    """True if ``out_dir`` was prepared for ``request``; FileExistsError if not."""
+    try:
+        _, meta = load_checkpoint(out_dir / CHECKPOINT)
+    except CheckpointError:  # no checkpoint, or not one
+        meta = {}
+    if meta.get("rerun_request") != request:
+        # never write over another rerun or a run folder
+        raise FileExistsError(f"{out_dir} exists and holds no rerun of this request; "
+                              "choose another output folder")
+    return True
 
 
 def _last_training_image(config, data_dir):

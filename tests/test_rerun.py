@@ -181,6 +181,43 @@ def test_retrain_script_writes_its_figures(conv_run, tmp_path, monkeypatch):
     assert figures["command"].startswith("python benchmarks/retrain.py ")
 
 
+def test_an_interrupted_rerun_resumes_with_the_same_command(conv_run, tmp_path,
+                                                           monkeypatch):
+    from bioplastic import adaptive_conv
+    run, stored, arrays = conv_run
+    script = benchmark_script("retrain")
+    monkeypatch.setattr(script, "HERE", tmp_path / "benchmarks")
+    command = [str(run), "--from", "train_fc", "--out", str(tmp_path / "copies"),
+               "--name", "resumed"]
+    original = adaptive_conv.AdaptiveConvNetwork.run_chunk
+    calls = {"n": 0}
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the second chunk of train_fc
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(adaptive_conv.AdaptiveConvNetwork, "run_chunk", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        script.main(command)
+    copy = tmp_path / "copies" / run.name
+    _, meta = _state(copy)
+    assert 0 < meta["progress"]["train_fc"]["position"] < 100
+    monkeypatch.setattr(adaptive_conv.AdaptiveConvNetwork, "run_chunk", original)
+    script.main(command)
+    figures = json.loads((tmp_path / "benchmarks" / "results" / "resumed.json").read_text())
+    (entry,) = figures["runs"]
+    assert entry["accuracies"]["accuracy_all"] == stored["accuracy_all"]
+    again, _ = _state(copy)
+    assert np.array_equal(again["fc_weights"], arrays["fc_weights"])
+    # the folder is kept for its own request: another one is refused
+    with pytest.raises(FileExistsError, match="holds no rerun of this request"):
+        retrain(run, copy, "train_fc", overrides={"fc_w_max": "0.2"})
+    with pytest.raises(FileExistsError, match="holds no rerun of this request"):
+        prepare_rerun(run, copy, kinds=("test",))
+
+
 def test_scripts_report_a_refused_rerun_in_one_line(conv_run, tmp_path, capsys):
     run, _, _ = conv_run
     taken = tmp_path / "copies" / run.name
@@ -191,7 +228,8 @@ def test_scripts_report_a_refused_rerun_in_one_line(conv_run, tmp_path, capsys):
             script.main([str(run), *extra, "--out", str(tmp_path / "copies")])
         assert stop.value.code == 2
         message = capsys.readouterr().err
-        assert f"error: {taken} exists; choose another output folder" in message
+        assert (f"error: {taken} exists and holds no rerun of this request; choose "
+                "another output folder") in message
         assert "Traceback" not in message
         with pytest.raises(SystemExit) as stop:
             script.main([str(tmp_path), *extra, "--out", str(tmp_path / "elsewhere")])
