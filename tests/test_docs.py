@@ -138,3 +138,22 @@ def test_a_kept_result_names_the_model_values_it_was_made_with():
     name = report._run_name(cfg, {"earlier_model_values": {"fc_w_max": "1"}})
     assert name == "adaptive-conv `alpha_plus=0.8` (model file of its day: `fc_w_max=1`)"
     assert report._run_name(cfg, {}) == "adaptive-conv `alpha_plus=0.8`"
+
+
+def test_a_validation_sweep_is_no_test_figure(tmp_path, monkeypatch):
+    """A sweep scored on the validation split screens settings: the report says so,
+    gives it no verdict against a target, and keeps it out of the reproduction table."""
+    report = _report()
+    source = ROOT / "benchmarks" / "results" / "sweep_diehl_cook_100_input_delays.json"
+    result = json.loads(source.read_text())
+    result["sweep"]["document"]["protocol"]["test_split"] = "validation"
+    (tmp_path / source.name).write_text(json.dumps(result))
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    section = "\n".join(report.sweep_section())
+    assert "Scored on the validation split: the last 10000 training images" in section
+    assert "Target 82.0%" not in section
+    assert report.reproduction_rows() == []
+    result["sweep"]["document"]["protocol"]["test_split"] = "test"
+    (tmp_path / source.name).write_text(json.dumps(result))
+    assert "Target 82.0%: not met" in "\n".join(report.sweep_section())
+    assert len(report.reproduction_rows()) == 1
