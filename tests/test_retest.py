@@ -28,8 +28,10 @@ def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_pa
     assert figures["stored_accuracy"] == stored["accuracy"]
     for key in ("accuracy_supervised", "accuracy_supervised_count_only", "accuracy_all"):
         assert figures["accuracies"][key] == stored[key], key
-    with pytest.raises(FileExistsError, match="exists"):
-        retest.retest(tmp_path / "run", tmp_path / "again")
+    # the same request on its folder goes on from the checkpoint (here: nothing left)
+    assert retest.retest(tmp_path / "run", tmp_path / "again") == figures
+    with pytest.raises(FileExistsError, match="holds no rerun of this request"):
+        retest.retest(tmp_path / "run", tmp_path / "again", test_split="validation")
     # a value that only acts at test time: the hidden layer's spikes repeat, the SL's change
     lower = retest.retest(tmp_path / "run", tmp_path / "lower",
                           test_overrides={"v_thresh_supervised": "-64*mV"})
