@@ -19,7 +19,9 @@ position in the phase and a repetition carried over to the next chunk) is writte
 ``checkpoint.npz`` atomically. Starting the same command again continues from there;
 nothing already simulated is lost or repeated. Each chunk's random seed is derived
 from ``(seed, phase, chunk index)``, so a resumed run equals an uninterrupted one on
-the same device.
+the same device. While it runs, a process holds the folder's ``run.lock``; a second
+process asked to run in the same folder is refused instead of overwriting the
+first one's checkpoints.
 """
 
 import json
