@@ -414,6 +414,12 @@ def _sweep_split(sweep):
     return sweep["document"].get("protocol", {}).get("test_split", "test")
 
 
+def _epochs_note(protocol):
+    """', 2 epochs' for a sweep trained for more than one epoch, else ''."""
+    epochs = protocol.get("epochs", 1)
+    return f", {epochs} epochs" if epochs > 1 else ""
+
+
 def _duration(seconds):
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
@@ -493,6 +499,7 @@ def reproduction_rows():
                          size=settings.get("neurons"),
                          setting=(configuration + " " if configuration else "")
                          + f"{best['n']} seed{'s' if best['n'] > 1 else ''}"
+                         + _epochs_note(sweep["document"].get("protocol", {}))
                          + (" (best of the sweep)" if sweep["varied"] else ""),
                          paper=paper, ours=f"{mean:.2f}{sd}%", met=_verdict(mean, target),
                          train_time=_duration(best["train_seconds_mean"]) + " per seed",
