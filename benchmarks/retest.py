@@ -37,8 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bioplastic.checkpoint import load_checkpoint
 from bioplastic.atomicfile import write_text_atomically
+from bioplastic.checkpoint import load_checkpoint
 from bioplastic.cli import USER_ERRORS
 from bioplastic.rerun import prepare_rerun
 from bioplastic.training import (CHECKPOINT, RESULTS, TEST_SPLITS, Run,
