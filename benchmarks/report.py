@@ -583,9 +583,10 @@ def _rerun_table(results, lines, row):
 
 
 def _vote_cells(accuracies):
-    """'all/proportion%' of the label-statistics votes."""
-    return "/".join(f"{100 * accuracies[f'accuracy_{vote}']:.2f}"
-                    for vote in ("all", "proportion") if f"accuracy_{vote}" in accuracies) + "%"
+    """'all/proportion%' of the label-statistics votes, '-' for a run without them."""
+    cells = "/".join(f"{100 * accuracies[f'accuracy_{vote}']:.2f}"
+                     for vote in ("all", "proportion") if f"accuracy_{vote}" in accuracies)
+    return f"{cells}%" if cells else "-"
 
 
 def _accuracy_cells(accuracies):

@@ -24,7 +24,7 @@ def _umask():
 
 
 @contextmanager
-def atomic_open(path, mode="w", **kwargs):
+def atomic_open(path, mode="w", durable=True, **kwargs):
     """Open a temporary file that replaces ``path`` when the block ends without error.
 
     Parameters
@@ -33,6 +33,9 @@ def atomic_open(path, mode="w", **kwargs):
         The file to write; its folder is created if needed.
     mode : str
         ``"w"`` (text) or ``"wb"`` (binary).
+    durable : bool
+        Flush the data to disk before the rename (``fsync``), so that a power
+        loss cannot leave an empty file. Files that live for one run only skip it.
     **kwargs
         Passed to :func:`open` (``newline=""`` for CSV, for instance).
     """
@@ -45,8 +48,9 @@ def atomic_open(path, mode="w", **kwargs):
         os.chmod(temporary, 0o666 & ~_umask())
         with os.fdopen(handle, mode, **kwargs) as out:
             yield out
-            out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

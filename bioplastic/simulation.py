@@ -323,7 +323,8 @@ class CompiledNetwork:
                 name = f"{key.variable.owner.name}.{key.name}"
             if file_name:  # arrays go through a file, single values on the command line
                 path = self.directory / "static_arrays" / f"{self._results}-{number}.dat"
-                with atomic_open(path, "wb") as out:
+                # read by this chunk's program only: no fsync at every chunk
+                with atomic_open(path, "wb", durable=False) as out:
                     array.tofile(out)
                 files.append(path)
                 text = os.path.join("static_arrays", path.name)
