@@ -3,7 +3,8 @@
 The data go to a temporary file next to the target, named ``<target>.<random>.tmp``,
 are flushed to disk and renamed over the target. A process killed with SIGKILL
 while it writes cannot delete its temporary file; the next process that takes over
-the folder removes it with :func:`remove_stale_temporaries`.
+the folder removes it with :func:`remove_stale_temporaries`, under the folder's
+lock (:func:`owned_folder`), so that no file another process still writes vanishes.
 """
 
 import os
@@ -11,8 +12,10 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from brian2.utils.filelock import FileLock, Timeout  # vendored by Brian2
+
 __all__ = ["atomic_open", "write_text_atomically", "stale_temporaries",
-           "remove_stale_temporaries"]
+           "remove_stale_temporaries", "owned_folder"]
 
 SUFFIX = ".tmp"
 
@@ -84,3 +87,39 @@ def remove_stale_temporaries(*paths):
             stale.unlink(missing_ok=True)
             removed.append(stale)
     return removed
+
+
+@contextmanager
+def owned_folder(lock_path, *targets, error=RuntimeError):
+    """Own a folder while the block runs: hold its lock file, then tidy up.
+
+    The lock (``flock``) goes with the process, so a killed process never leaves
+    the folder locked. Once it is held, no other process writes here, and the
+    temporary files that killed writers of ``targets`` left are removed.
+
+    Parameters
+    ----------
+    lock_path : str or Path
+        The folder's lock file (created if needed).
+    *targets : str or Path
+        Files written atomically in the folder.
+    error : type
+        Exception raised, without waiting, when another process holds the lock.
+
+    Yields
+    ------
+    list of Path
+        The temporary files removed.
+    """
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise error(f"{lock_path.parent}: another process is running in this folder; "
+                    "wait for it to end, or use another --out folder") from None
+    try:
+        yield remove_stale_temporaries(*targets)
+    finally:
+        lock.release()

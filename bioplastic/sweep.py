@@ -26,7 +26,9 @@ compiled into the code, so each distinct value is compiled once (per worker on a
 existing cluster) and kept for later sweeps.
 
 The folders of a sweep must be visible to every worker (a shared file system when
-the cluster spans several machines).
+the cluster spans several machines). While a sweep runs, its process holds the
+folder's ``sweep.lock``: a second sweep into the same folder is refused at once
+rather than rewriting the tables under the first.
 """
 
 import json
@@ -38,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from .atomicfile import remove_stale_temporaries, write_text_atomically
+from .atomicfile import owned_folder, write_text_atomically
 from .checkpoint import CheckpointError, load_checkpoint
 from .training import CHECKPOINT, RESULTS, Run, RunConfig
 
@@ -48,6 +50,7 @@ __all__ = ["run_sweep", "run_point", "point_folder", "point_finished",
            "CompileCachePlugin", "SWEEP_FILE", "ATTEMPTS_FILE"]
 
 SWEEP_FILE = "sweep.json"
+SWEEP_LOCK = "sweep.lock"
 ATTEMPTS_FILE = "attempts.jsonl"
 
 try:
@@ -226,25 +229,29 @@ def run_sweep(sweep, out_dir, scheduler=None, workers=None, cache_dir=None, retr
     dict
         ``{'rows': [...], 'summary': [...], 'ran': n, 'skipped': n, 'failed': n,
         'files': [...]}``.
+
+    Raises
+    ------
+    RuntimeError
+        When another process is running a sweep in ``out_dir``.
     """
     from . import sweep_results
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir / SWEEP_FILE,
-                             *(out_dir / name for name in sweep_results.TABLE_FILES))
-    write_text_atomically(out_dir / SWEEP_FILE, json.dumps(sweep.to_dict(), indent=2,
-                                                           default=str))
-    pending = [p for p in sweep.points if not point_finished(out_dir, p)]
-    skipped = len(sweep.points) - len(pending)
-    if skipped:
-        logger.info("%d of %d points already finished", skipped, len(sweep.points))
-    failures = {}
-    if pending:
-        _preload_data(pending)
-        failures = _run_pending(pending, out_dir, scheduler, workers, cache_dir, retries,
-                                allowed_failures, dashboard, progress, sweep)
-    files, rows, summary = sweep_results.write_tables(sweep, out_dir, failures)
+    with owned_folder(out_dir / SWEEP_LOCK, out_dir / SWEEP_FILE,
+                      *(out_dir / name for name in sweep_results.TABLE_FILES)):
+        write_text_atomically(out_dir / SWEEP_FILE, json.dumps(sweep.to_dict(), indent=2,
+                                                               default=str))
+        pending = [p for p in sweep.points if not point_finished(out_dir, p)]
+        skipped = len(sweep.points) - len(pending)
+        if skipped:
+            logger.info("%d of %d points already finished", skipped, len(sweep.points))
+        failures = {}
+        if pending:
+            _preload_data(pending)
+            failures = _run_pending(pending, out_dir, scheduler, workers, cache_dir,
+                                    retries, allowed_failures, dashboard, progress, sweep)
+        files, rows, summary = sweep_results.write_tables(sweep, out_dir, failures)
     return {"rows": rows, "summary": summary,
             "ran": len(pending) - len(failures), "skipped": skipped,
             "failed": len(failures), "files": files}

@@ -37,10 +37,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
-from brian2.utils.filelock import FileLock, Timeout  # vendored by Brian2
 
 from . import evaluation
-from .atomicfile import remove_stale_temporaries, write_text_atomically
+from .atomicfile import owned_folder, write_text_atomically
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .datasets import load_dataset
 from .devices import default_device
@@ -484,22 +483,11 @@ class Run:
         checkpoints. The lock (``flock``) goes with the process, so a killed run
         never leaves the folder locked.
         """
-        lock = FileLock(str(self.out_dir / LOCK), timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise CheckpointError(
-                f"{self.out_dir}: another process is running in this folder; wait "
-                "for it to end, or use another --out folder") from None
-        try:
-            # only now is no other process writing here: a process killed while it
-            # wrote left its temporary file behind
-            for stale in remove_stale_temporaries(self.checkpoint_path,
-                                                  self.out_dir / RESULTS):
+        with owned_folder(self.out_dir / LOCK, self.checkpoint_path,
+                          self.out_dir / RESULTS, error=CheckpointError) as removed:
+            for stale in removed:
                 logger.info("removed %s, left by a process killed while it wrote", stale)
             yield
-        finally:
-            lock.release()
 
     def phase_size(self, phase):
         """Number of presentations of ``phase`` (before any repetition)."""

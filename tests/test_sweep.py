@@ -14,10 +14,10 @@ from brian2 import mV
 
 from bioplastic.checkpoint import CheckpointError, load_checkpoint
 from bioplastic.cli import main
-from bioplastic.sweep import ATTEMPTS_FILE, point_folder, run_sweep
+from bioplastic.sweep import ATTEMPTS_FILE, SWEEP_FILE, SWEEP_LOCK, point_folder, run_sweep
 from bioplastic.sweep_config import SweepConfigError, load_sweep_config, parse_sweep_config
 from bioplastic.training import Run
-from conftest import TRAIN_DEVICE, needs_standalone
+from conftest import TRAIN_DEVICE, lock_held_elsewhere, needs_standalone
 
 # A tiny Diehl & Cook network; both sweeps share its compiled projects.
 TINY_SETTINGS = f"""
@@ -182,10 +182,33 @@ def test_restarted_finished_sweep_recomputes_nothing(grid_sweep, monkeypatch):
         raise AssertionError("a finished sweep must not start workers")
 
     monkeypatch.setattr("bioplastic.sweep._start_client", no_cluster)
+    # what a sweep killed while it wrote its tables leaves behind
+    left = [out / "points.csv.k1lled.tmp", out / f"{SWEEP_FILE}.x7.tmp"]
+    for path in left:
+        path.write_text("partial")
     outcome = run_sweep(sweep, out, progress=False)
     assert (outcome["ran"], outcome["skipped"]) == (0, 8)
+    assert not any(path.exists() for path in left)
     assert stamps == {p.ident: (point_folder(out, p) / "results.json").stat().st_mtime_ns
                       for p in sweep.points}
+
+
+def test_a_second_sweep_into_a_running_sweeps_folder_is_refused(data_dir, tmp_path,
+                                                                capsys):
+    config = _write(tmp_path, "grid.toml", GRID)
+    sweep = load_sweep_config(config, {"data_dir": str(data_dir)})
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / "summary.csv.w0rk1ng.tmp"
+    stale.write_text("being written")
+    with lock_held_elsewhere(out / SWEEP_LOCK):
+        with pytest.raises(RuntimeError, match=f"{out}: another process is running in "
+                                               "this folder"):
+            run_sweep(sweep, out, progress=False)
+        assert main(["-q", "sweep", str(config), "--out", str(out)]) == 2
+        assert "another process is running in this folder" in capsys.readouterr().err
+    # nothing was started, written or removed under the other sweep
+    assert sorted(p.name for p in out.iterdir()) == sorted([SWEEP_LOCK, stale.name])
 
 
 @needs_standalone

@@ -14,7 +14,7 @@ from bioplastic.atomicfile import stale_temporaries, write_text_atomically
 from bioplastic.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bioplastic.cli import main
 from bioplastic.training import Run, RunConfig
-from conftest import TRAIN_DEVICE
+from conftest import TRAIN_DEVICE, lock_held_elsewhere
 
 TINY = dict(model="diehl-cook", n_neurons=20, train_samples=120, assign_samples=100,
             test_samples=100, chunk_slots=40, curve_window=40, seed=5)
@@ -269,13 +269,7 @@ def test_a_second_process_in_the_same_folder_is_refused(data_dir, tmp_path, caps
     Run(_config(data_dir), out, progress=False)
     stale = out / "checkpoint.npz.w0rk1ng.tmp"
     stale.write_bytes(b"being written")
-    # a second process holds the lock the way a running one does
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, fcntl, time; f = open(sys.argv[1], 'a'); "
-         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
-         str(out / "run.lock")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(out / "run.lock"):
         with pytest.raises(CheckpointError, match="another process is running in this "
                                                   "folder"):
             Run(_config(data_dir), out, progress=False).run()
@@ -286,9 +280,6 @@ def test_a_second_process_in_the_same_folder_is_refused(data_dir, tmp_path, caps
                    "--data-dir", str(data_dir), "--out", str(out)]
         assert main(command) == 2
         assert "another process is running" in capsys.readouterr().err
-    finally:
-        holder.kill()
-        holder.wait()
     assert Run(_config(data_dir), out, progress=False).run(phases=()) is None
     assert not stale.exists()
 
