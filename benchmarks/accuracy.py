@@ -35,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+from bioplastic.atomicfile import write_text_atomically
 from bioplastic.modelfile import find_model_file, parse_model_file
 from bioplastic.cli import print_results
 from bioplastic.training import MODELS, TEST_SPLITS, Run, RunConfig
@@ -51,7 +52,12 @@ def model_file_changes(model, path):
             if shipped.get(name) != edited.get(name)}
 
 
-def main(argv=None, script="accuracy.py", model="diehl-cook"):
+def main(argv=None, script="accuracy.py", model="diehl-cook", record=None):
+    """Train, assign and test one network; write and print its results.
+
+    ``record`` (a dict) is added to the result's ``benchmark`` entry: what a calling
+    script was asked for that the run's configuration does not hold.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=model, choices=sorted(MODELS))
     parser.add_argument("--schedule", default=None,
@@ -113,9 +119,8 @@ def main(argv=None, script="accuracy.py", model="diehl-cook"):
     results["benchmark"] = {"command": f"python benchmarks/{script} "
                             + " ".join(sys.argv[1:] if argv is None else argv),
                             "wall_seconds_this_invocation": time.time() - wall,
-                            "date": time.strftime("%Y-%m-%d")}
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"{name}.json").write_text(json.dumps(results, indent=2))
+                            "date": time.strftime("%Y-%m-%d"), **(record or {})}
+    write_text_atomically(HERE / "results" / f"{name}.json", json.dumps(results, indent=2))
     print(f"model {args.model} {config.schedule or ''}, {args.neurons} neurons, "
           f"{args.dataset}, device {args.device}")
     print_results(results)

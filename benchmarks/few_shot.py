@@ -66,7 +66,9 @@ def main(argv=None):
                        "--train-samples", str(size), "--balanced", "--epochs", str(epochs),
                        "--seed", str(seed), "--name", f"adaptive_conv_few_shot_{size}_seed{seed}{tag}",
                        "--out", f"runs/bench-conv-few-shot-{size}-seed{seed}{tag}"] + overrides + rest
-            results = accuracy(command, script="accuracy.py")
+            # the number asked for, which the epochs round up (3 x 200 for 500)
+            results = accuracy(command, script="accuracy.py",
+                               record={"presentations": args.presentations})
             table.setdefault(size, []).append(results["accuracy_all"])
     scored = "full test set" if args.test_split == "test" else "validation split"
     print(f"\nfew-shot MNIST ({scored}, all-activity vote):")

@@ -7,7 +7,6 @@ nothing is typed by hand. Usage::
 """
 
 import json
-import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -214,7 +213,7 @@ def _sample_sd(values):
 
 def _few_shot_groups(split="test"):
     """Few-shot results scored on ``split``, by (model-file overrides, layer size,
-    training images, epochs).
+    training images, presentations asked for).
 
     The model file's defaults (no overrides) sort first; runs with other values
     (or another number of presentations) are grouped apart, so that they never
@@ -226,7 +225,8 @@ def _few_shot_groups(split="test"):
         if cfg.get("test_split", "test") != split:
             continue
         overrides = tuple(sorted(cfg["overrides"].items()))
-        key = (overrides, cfg["n_neurons"], cfg["train_samples"], cfg["epochs"])
+        key = (overrides, cfg["n_neurons"], cfg["train_samples"],
+               result["benchmark"]["presentations"])
         few.setdefault(key, []).append(result)
     return dict(sorted(few.items()))
 
@@ -245,10 +245,8 @@ def _few_shot_accuracy(values):
 
 def _few_shot_command(runs):
     cfg = runs[0]["config"]
-    # the number asked for (named in the result, e.g. 500 for 3 x 200 images), else
-    # the one shown
-    asked = re.search(r"_presentations-(\d+)", runs[0]["benchmark"]["command"])
-    presentations = asked.group(1) if asked else cfg["train_samples"] * cfg["epochs"]
+    # the number asked for (e.g. 500 for 3 x 200 images), recorded by few_shot.py
+    presentations = runs[0]["benchmark"]["presentations"]
     return (f"python benchmarks/few_shot.py --neurons {cfg['n_neurons']} --sizes "
             f"{cfg['train_samples']} --seeds "
             + " ".join(str(r["config"]["seed"]) for r in runs)

@@ -248,16 +248,20 @@ def test_few_shot_settings_are_screened_on_the_validation_split(data_dir, tmp_pa
     results = tmp_path / "results"
     monkeypatch.setattr(sys.modules["accuracy"], "HERE", tmp_path)
     monkeypatch.setattr(report, "RESULTS", results)
+    # 120 presentations asked for: 3 epochs of 50 images, so 150 shown
     few_shot.main(["--neurons", "30", "--sizes", "50", "--seeds", "2", "--presentations",
-                   "100", "--test-split", "validation", "--test-samples", "100",
+                   "120", "--test-split", "validation", "--test-samples", "100",
                    "--chunk-slots", "50", "--device", TRAIN_DEVICE, "--data-dir", str(data_dir)])
     (written,) = results.glob("*.json")
-    assert written.name == "adaptive_conv_few_shot_50_seed2_presentations-100_validation.json"
+    assert written.name == "adaptive_conv_few_shot_50_seed2_presentations-120_validation.json"
     stored = json.loads(written.read_text())
     assert stored["config"]["test_split"] == "validation" and stored["config"]["balanced"]
+    assert stored["config"]["epochs"] == 3 and stored["benchmark"]["presentations"] == 120
     assert report._few_shot_groups() == {}
     (runs,) = report._few_shot_groups("validation").values()
-    assert report._few_shot_command(runs).endswith("--test-split validation")
+    # the command that repeats the run: the number asked for, not the one shown
+    assert report._few_shot_command(runs).endswith(
+        "--presentations 120 --test-split validation")
     section = "\n".join(report.conv_section())
     assert "validation accuracy, mean ± sd" in section
     assert f"{100 * stored['accuracy_all']:.2f}%" in section
