@@ -99,14 +99,20 @@ def linear_readout(fit_x, fit_y, eval_x, eval_y):
     return model.score(eval_x, eval_y), best, validation
 
 
-def prototype_readout(fit_x, fit_y, eval_x, eval_y, n_prototypes, seed=0):
+def prototype_readout(fit_x, fit_y, eval_x, eval_y, n_prototypes, seed=0, assign=None):
     """Nearest-prototype vote: k-means prototypes labelled as the voting layer's neurons.
 
-    The counts are scaled to unit L2 norm (the fully connected layer compares an
-    image with weight columns of a fixed sum, so its size does not matter), the
-    prototypes are the k-means centres of the fit images, and each prototype
-    gets the class it won most often relative to the class's size
+    The inputs are scaled to unit L2 norm (a voting layer compares an image with
+    weight columns of a fixed sum, so its size does not matter), the prototypes
+    are the k-means centres of the fit images, and each prototype gets the class
+    it won most often relative to the class's size
     (:func:`bioplastic.evaluation.assign_labels` on one-hot winner counts).
+
+    Parameters
+    ----------
+    assign : tuple of arrays, optional
+        ``(x, y)``: label the prototypes with these images instead of the fit
+        images (as a network trained on many images is labelled with a few).
 
     Returns
     -------
@@ -115,12 +121,12 @@ def prototype_readout(fit_x, fit_y, eval_x, eval_y, n_prototypes, seed=0):
     """
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.preprocessing import normalize
-    fit_x, eval_x = normalize(fit_x.astype(float)), normalize(eval_x.astype(float))
+    assign_x, assign_y = assign if assign is not None else (fit_x, fit_y)
     kmeans = MiniBatchKMeans(n_prototypes, n_init=3, batch_size=4096,
-                             random_state=seed).fit(fit_x)
-    won = lambda winners: np.eye(n_prototypes)[winners]  # noqa: E731  one-hot winners
-    assignments, rates = evaluation.assign_labels(won(kmeans.labels_), fit_y)
-    predictions, _ = evaluation.predict(won(kmeans.predict(eval_x)), assignments, rates)
+                             random_state=seed).fit(normalize(fit_x.astype(float)))
+    won = lambda x: np.eye(n_prototypes)[kmeans.predict(normalize(x.astype(float)))]  # noqa: E731
+    assignments, rates = evaluation.assign_labels(won(assign_x), assign_y)
+    predictions, _ = evaluation.predict(won(eval_x), assignments, rates)
     return float(np.mean(predictions == eval_y))
 
 

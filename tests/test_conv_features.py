@@ -100,3 +100,21 @@ def test_prototype_readout_needs_a_prototype_per_cluster(features):
     chance = features.prototype_readout(counts[fit], shuffled[fit], counts[held],
                                         shuffled[held], 3)
     assert chance < 0.5
+
+
+def test_prototypes_are_labelled_by_the_assignment_images(features):
+    """With ``assign`` the fit images' labels are not used: the prototypes take the
+    labels of the assignment images they win."""
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 3, 900)
+    centres = np.array([[8, 0, 0, 1], [0, 8, 0, 1], [0, 0, 8, 1]])
+    counts = rng.poisson(centres[labels] + 1)
+    fit, assign, held = slice(0, 600), slice(600, 700), slice(700, None)
+    no_labels = np.zeros(600, dtype=int)  # what assign_labels would learn nothing from
+    labelled = features.prototype_readout(counts[fit], no_labels, counts[held],
+                                          labels[held], 3, assign=(counts[assign],
+                                                                   labels[assign]))
+    assert labelled > 0.95
+    unlabelled = features.prototype_readout(counts[fit], no_labels, counts[held],
+                                            labels[held], 3)
+    assert unlabelled < 0.5
