@@ -1,4 +1,4 @@
-"""The best a layer of N prototype neurons can do on raw pixels: k-means prototypes.
+"""A prototype network's ideal: the nearest of K k-means prototypes of the pixels.
 
 Diehl & Cook's network (and the sym-STDP hidden layer) classify by letting each
 excitatory neuron learn a prototype image and voting with the labels assigned to
@@ -8,7 +8,8 @@ by Diehl & Cook's assignment from the first ``--assign-samples`` training images
 (the images the network's labels come from), and each test image answered by its
 nearest prototype's label. This puts the accuracy targets of a K-neuron network
 next to what K ideal prototypes reach on the same images. It is not a spiking
-model; the voting rule is :func:`conv_features.prototype_readout`'s.
+model, nor a strict bound (the network's vote may average several neurons); the
+voting rule is :func:`conv_features.prototype_readout`'s.
 
 Usage (the table in docs/benchmarks.md came from)::
 
