@@ -121,12 +121,15 @@ def prototype_readout(fit_x, fit_y, eval_x, eval_y, n_prototypes, seed=0, assign
     """
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.preprocessing import normalize
-    assign_x, assign_y = assign if assign is not None else (fit_x, fit_y)
     kmeans = MiniBatchKMeans(n_prototypes, n_init=3, batch_size=4096,
                              random_state=seed).fit(normalize(fit_x.astype(float)))
-    won = lambda x: np.eye(n_prototypes)[kmeans.predict(normalize(x.astype(float)))]  # noqa: E731
-    assignments, rates = evaluation.assign_labels(won(assign_x), assign_y)
-    predictions, _ = evaluation.predict(won(eval_x), assignments, rates)
+    nearest = lambda x: kmeans.predict(normalize(x.astype(float)))  # noqa: E731
+    one_hot = np.eye(n_prototypes)  # winner counts, one row per image
+    # the fit images' winners are known from the fit
+    assign_won, assign_y = ((kmeans.labels_, fit_y) if assign is None
+                            else (nearest(assign[0]), assign[1]))
+    assignments, rates = evaluation.assign_labels(one_hot[assign_won], assign_y)
+    predictions, _ = evaluation.predict(one_hot[nearest(eval_x)], assignments, rates)
     return float(np.mean(predictions == eval_y))
 
 

@@ -211,6 +211,13 @@ def _sample_sd(values):
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
+def _presentations(result):
+    """Presentations per layer a few-shot result was asked for: few_shot.py records
+    it (500 for 3 x 200 images); a result made otherwise gives the number shown."""
+    cfg = result["config"]
+    return result["benchmark"].get("presentations", cfg["train_samples"] * cfg["epochs"])
+
+
 def _few_shot_groups(split="test"):
     """Few-shot results scored on ``split``, by (model-file overrides, layer size,
     training images, presentations asked for).
@@ -225,8 +232,7 @@ def _few_shot_groups(split="test"):
         if cfg.get("test_split", "test") != split:
             continue
         overrides = tuple(sorted(cfg["overrides"].items()))
-        key = (overrides, cfg["n_neurons"], cfg["train_samples"],
-               result["benchmark"]["presentations"])
+        key = (overrides, cfg["n_neurons"], cfg["train_samples"], _presentations(result))
         few.setdefault(key, []).append(result)
     return dict(sorted(few.items()))
 
@@ -245,8 +251,7 @@ def _mean_sd_percent(values):
 
 def _few_shot_command(runs):
     cfg = runs[0]["config"]
-    # the number asked for (e.g. 500 for 3 x 200 images), recorded by few_shot.py
-    presentations = runs[0]["benchmark"]["presentations"]
+    presentations = _presentations(runs[0])
     return (f"python benchmarks/few_shot.py --neurons {cfg['n_neurons']} --sizes "
             f"{cfg['train_samples']} --seeds "
             + " ".join(str(r["config"]["seed"]) for r in runs)

@@ -157,3 +157,12 @@ def test_a_validation_sweep_is_no_test_figure(tmp_path, monkeypatch):
     (tmp_path / source.name).write_text(json.dumps(result))
     assert "Target 82.0%: not met" in "\n".join(report.sweep_section())
     assert len(report.reproduction_rows()) == 1
+
+
+def test_few_shot_presentations_come_from_the_request_or_else_the_images_shown():
+    """few_shot.py records the number asked for (500 is shown as 3 x 200 = 600); a
+    few-shot result written by accuracy.py alone falls back to the number shown."""
+    config, report = {"train_samples": 200, "epochs": 3}, _report()
+    assert report._presentations({"config": config,
+                                  "benchmark": {"presentations": 500}}) == 500
+    assert report._presentations({"config": config, "benchmark": {}}) == 600
