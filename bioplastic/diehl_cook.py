@@ -42,6 +42,7 @@ SPEC = ModelSpec(
         "nu_pre": quantity(1, 0, 1), "nu_post": quantity(1, 0, 1),
         "w_max": quantity(1, 0, None, low_exclusive=True),
         "column_sum_target": quantity(1, 0, None, low_exclusive=True),
+        "column_norm_order": quantity(1, 1, 2, integer=True, optional=True),
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )

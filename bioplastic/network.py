@@ -434,7 +434,8 @@ class PresentationNetwork:
         if plastic:
             sample_start = (sample_start or "") + "\nw_total = 0"
             add_column_normalisation(input_exc, "column_sum_target", slot,
-                                     input_synapse_field(model, "input_synapse_sample_start"))
+                                     input_synapse_field(model, "input_synapse_sample_start"),
+                                     order=int(model.values.get("column_norm_order", 1)))
         if sample_start:
             exc.run_regularly(sample_start, dt=slot, when="start", order=-3,
                               name="excitatory_run_regularly_sample_start")
@@ -572,13 +573,19 @@ class PresentationNetwork:
 
 #: State of a group whose incoming weights :func:`add_column_normalisation` rescales.
 COLUMN_NORMALISATION_STATE = """
-w_total : 1   # sum of the incoming weights (for normalisation)
-w_scale : 1   # target / w_total: the factor every incoming weight is multiplied by
+w_total : 1   # sum of the incoming weights, or of their squares (for normalisation)
+w_scale : 1   # the factor every incoming weight is multiplied by
 """
 
+#: ``column_norm_order`` -> (what a synapse adds to ``w_total_post``, the neuron's
+#: scale factor): the weights sum to ``target`` (1) or their Euclidean norm is
+#: ``target`` (2).
+COLUMN_NORMS = {1: ("w", "{target} / w_total"),
+                2: ("w * w", "{target} / sqrt(w_total)")}
 
-def add_column_normalisation(synapses, target, slot, extra_code=""):
-    """Rescale the weights into every post-synaptic neuron to sum to ``target``.
+
+def add_column_normalisation(synapses, target, slot, extra_code="", order=1):
+    """Rescale the weights into every post-synaptic neuron to a norm of ``target``.
 
     Three ``run_regularly`` operations at each slot start, after the post-synaptic
     group's own slot-start code has zeroed ``w_total`` (order -3): the synapses add
@@ -587,14 +594,17 @@ def add_column_normalisation(synapses, target, slot, extra_code=""):
     ``w_scale_post`` (order 0). One division per neuron, not per synapse: the
     per-synapse division took 8% of the compiled Diehl & Cook 400 program (perf),
     and training ran 7% faster without it. The group needs
-    :data:`COLUMN_NORMALISATION_STATE`.
+    :data:`COLUMN_NORMALISATION_STATE`. With ``order`` 2 the Euclidean norm of the
+    weights is rescaled to ``target`` instead of their sum (a key of
+    :data:`COLUMN_NORMS`).
     """
     name, group = synapses.name, synapses.target
-    synapses.run_regularly("w_total_post += w\n" + (extra_code or ""), dt=slot,
+    summand, scale = COLUMN_NORMS[order]
+    synapses.run_regularly(f"w_total_post += {summand}\n" + (extra_code or ""), dt=slot,
                            when="start", order=-2, name=f"{name}_run_regularly_column_sum",
                            codeobj_class=synaptic_sum_codeobj_class())
-    group.run_regularly(f"w_scale = {target} / w_total", dt=slot, when="start", order=-1,
-                        name=f"{group.name}_run_regularly_{name}_scale")
+    group.run_regularly(f"w_scale = {scale.format(target=target)}", dt=slot, when="start",
+                        order=-1, name=f"{group.name}_run_regularly_{name}_scale")
     synapses.run_regularly("w = w * w_scale_post", dt=slot, when="start", order=0,
                            name=f"{name}_run_regularly_normalise")
 

@@ -113,6 +113,7 @@ nu_post = 0.01                   # potentiation learning rate (at each excitator
 w_max = 1.0                      # upper weight bound
 w_init_max = 0.3                 # initial weights are w_init_max x U[0, 1]
 column_sum_target = 78.0         # weights into each excitatory neuron sum to this
+column_norm_order = 1            # 1: the sum above (the paper); 2: the weights' Euclidean norm is column_sum_target instead
 
 # ---- Equations -------------------------------------------------------------------
 input_eqs = '''
