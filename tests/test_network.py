@@ -70,6 +70,24 @@ def test_normalisation_keeps_every_column_sum_at_target(images):
     assert np.all(gain <= float(model["nu_post"]) * 784 * spikes[spikes > 0])
 
 
+def test_euclidean_column_norm_keeps_every_column_norm_at_target(images):
+    """column_norm_order = 2 rescales each column's Euclidean norm, not its sum."""
+    model = diehl_cook.load_model(overrides={"nu_pre": "0", "nu_post": "0",
+                                             "column_norm_order": "2",
+                                             "column_sum_target": "7.5"})
+    state, result = _run(model, images, slots=3)
+    assert result.counts.sum() > 0
+    np.testing.assert_allclose(np.linalg.norm(state["weights"], axis=0), 7.5, rtol=1e-12)
+    assert np.all(np.abs(state["weights"].sum(axis=0) - 7.5) > 1)
+
+
+@pytest.mark.parametrize("order", ["0", "3", "1.5"])
+def test_column_norm_order_other_than_one_or_two_is_refused(order):
+    from bioplastic.modelfile import ModelFileError
+    with pytest.raises(ModelFileError, match="column_norm_order"):
+        diehl_cook.load_model(overrides={"column_norm_order": order})
+
+
 def test_silent_layer_repeats_the_image_with_a_higher_rate(images):
     silent = diehl_cook.load_model(overrides={"max_input_rate": "0.001*Hz",
                                               "rate_boost": "0*Hz", "max_retries": "3"})
