@@ -124,12 +124,19 @@ def prototype_readout(fit_x, fit_y, eval_x, eval_y, n_prototypes, seed=0, assign
     kmeans = MiniBatchKMeans(n_prototypes, n_init=3, batch_size=4096,
                              random_state=seed).fit(normalize(fit_x.astype(float)))
     nearest = lambda x: kmeans.predict(normalize(x.astype(float)))  # noqa: E731
-    one_hot = np.eye(n_prototypes)  # winner counts, one row per image
     # the fit images' winners are known from the fit
     assign_won, assign_y = ((kmeans.labels_, fit_y) if assign is None
                             else (nearest(assign[0]), assign[1]))
+    return winner_vote(assign_won, assign_y, nearest(eval_x), eval_y, n_prototypes)
+
+
+def winner_vote(assign_won, assign_y, eval_won, eval_y, n_prototypes):
+    """Accuracy when each image is answered by the label of the prototype it is
+    nearest to (``*_won``: its index), the labels assigned from the ``assign``
+    images as the voting layer's neurons get theirs."""
+    one_hot = np.eye(n_prototypes)  # winner counts, one row per image
     assignments, rates = evaluation.assign_labels(one_hot[assign_won], assign_y)
-    predictions, _ = evaluation.predict(one_hot[nearest(eval_x)], assignments, rates)
+    predictions, _ = evaluation.predict(one_hot[eval_won], assignments, rates)
     return float(np.mean(predictions == eval_y))
 
 

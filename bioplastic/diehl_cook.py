@@ -43,6 +43,7 @@ SPEC = ModelSpec(
         "w_max": quantity(1, 0, None, low_exclusive=True),
         "column_sum_target": quantity(1, 0, None, low_exclusive=True),
         "column_norm_order": quantity(1, 1, 2, integer=True, optional=True),
+        "theta_test_spread": quantity(1, 0, 1, optional=True),
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )

@@ -475,6 +475,15 @@ class PresentationNetwork:
         ``(None, None)`` without such a layer."""
         return None, None
 
+    def _thresholds(self, theta):
+        """The adaptive thresholds to run with: as learned while the hidden layer
+        learns; at test time pulled towards their mean by ``theta_test_spread``."""
+        theta = np.asarray(theta, dtype=float)
+        spread = float(quantity_in(self.model.values.get("theta_test_spread", 1), 1))
+        if self.hidden_plastic or spread == 1:
+            return theta
+        return theta.mean() + spread * (theta - theta.mean())
+
     def run_chunk(self, state, intensities, initial_retries, seed, labels=None):
         """Present up to ``chunk_slots`` presentations of the given images.
 
@@ -501,7 +510,7 @@ class PresentationNetwork:
             intensities, quantity_in(self.model.values.get("input_intensity_sum", 0), 1))
         values = {
             "input_exc.w": np.asarray(state["weights"], dtype=float).ravel(),
-            "excitatory.theta": np.asarray(state["theta"], dtype=float),
+            "excitatory.theta": self._thresholds(state["theta"]),
             "input.retries": float(initial_retries),
             "input.sample_in_chunk": 0.0,
             "input.slot_spikes": 0.0,

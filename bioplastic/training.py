@@ -453,6 +453,15 @@ class Run:
             index = np.arange(cfg.test_samples)
         return data, index
 
+    def phase_images(self, kind):
+        """Pixels (uint8) and labels of the images the ``'assign'`` or ``'test'``
+        phase shows (the test set or the validation split for ``'test'``)."""
+        if kind not in ("assign", "test"):
+            raise ValueError(f"kind must be 'assign' or 'test', got {kind!r}")
+        phase = next(p for p in self.phases if p.kind == kind)
+        data, index = self._phase_data(phase)
+        return data.images[index], data.labels[index]
+
     # -------------------------------------------------------------- running
     def run(self, phases=None):
         """Run (or finish) the given phases (default: all), then write ``results.json``.

@@ -81,11 +81,33 @@ def test_euclidean_column_norm_keeps_every_column_norm_at_target(images):
     assert np.all(np.abs(state["weights"].sum(axis=0) - 7.5) > 1)
 
 
-@pytest.mark.parametrize("order", ["0", "3", "1.5"])
-def test_column_norm_order_other_than_one_or_two_is_refused(order):
+def test_theta_test_spread_pulls_the_test_thresholds_to_their_mean(images):
+    """theta_test_spread = 0 runs the frozen network as if every neuron had the mean
+    threshold (the same spikes as that state given by hand); the stored thetas are
+    not changed, and the value does not act while the network learns."""
+    model = diehl_cook.load_model()
+    state = initial_state(model, N, np.random.default_rng(3))
+    state["theta"] = np.linspace(0.015, 0.025, N)
+    at_mean = dict(state, theta=np.full(N, state["theta"].mean()))
+    spread0 = diehl_cook.load_model(overrides={"theta_test_spread": "0"})
+    _, pulled = _run(spread0, images, mode="test", state=dict(state))
+    _, by_hand = _run(model, images, mode="test", state=at_mean)
+    _, learned = _run(model, images, mode="test", state=dict(state))
+    assert pulled.counts.sum() > 0
+    assert np.array_equal(pulled.counts, by_hand.counts)
+    assert not np.array_equal(pulled.counts, learned.counts)
+    trained_with, _ = _run(spread0, images, state=dict(state))
+    trained, _ = _run(model, images, state=dict(state))
+    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
+
+
+@pytest.mark.parametrize("field, value", [
+    ("column_norm_order", "0"), ("column_norm_order", "3"), ("column_norm_order", "1.5"),
+    ("theta_test_spread", "-0.5"), ("theta_test_spread", "2")])
+def test_out_of_range_norm_and_spread_are_refused_by_name(field, value):
     from bioplastic.modelfile import ModelFileError
-    with pytest.raises(ModelFileError, match="column_norm_order"):
-        diehl_cook.load_model(overrides={"column_norm_order": order})
+    with pytest.raises(ModelFileError, match=field):
+        diehl_cook.load_model(overrides={field: value})
 
 
 def test_silent_layer_repeats_the_image_with_a_higher_rate(images):

@@ -1,0 +1,96 @@
+"""How good are the prototypes a trained network learned, read out without spikes?
+
+Each excitatory neuron of Diehl & Cook's network (and each sym-STDP hidden neuron)
+learns a weight column that looks like an image. This script scores those columns
+as a nearest-prototype classifier: each image goes to the neuron whose column it
+is most similar to (cosine similarity, so neither the image's brightness nor the
+column's norm matters), the neurons are labelled with the run's own assignment
+images by :func:`conv_features.winner_vote` (as in ``pixel_prototypes.py``), and
+the run's own test images (the test set or its validation split) are answered by
+their neuron's label. Beside the network's stored accuracy this tells how much
+of the gap to ``pixel_prototypes.py``'s k-means ideal lies in what the weights
+learned and how much in the spiking inference and vote.
+
+Usage (figures in docs/diehl-cook-2015.md and docs/benchmarks.md)::
+
+    python benchmarks/learned_prototypes.py runs/RUN_A runs/RUN_B --name NAME
+
+Writes ``benchmarks/results/learned_prototypes_NAME.json``.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bioplastic.atomicfile import write_text_atomically
+from bioplastic.cli import USER_ERRORS
+from bioplastic.encoding import intensities
+from bioplastic.training import RESULTS, Run, config_from_checkpoint, machine_info
+from conv_features import winner_vote
+
+HERE = Path(__file__).resolve().parent
+
+
+def most_similar_column(images, weights):
+    """Index of the weight column (pixels x neurons) most cosine-similar to each image."""
+    columns = weights / np.linalg.norm(weights, axis=0, keepdims=True)
+    pixels = intensities(images)
+    return np.argmax(pixels @ columns, axis=1)  # the image's own norm changes no argmax
+
+
+def score_run(run_dir, data_dir=None):
+    """The run's stored accuracies and its weight columns' nearest-prototype accuracy."""
+    run_dir = Path(run_dir)
+    config = config_from_checkpoint(run_dir)
+    if data_dir:
+        config.data_dir = data_dir
+    run = Run(config, run_dir, progress=False)
+    if "weights" not in run.arrays:
+        raise ValueError(f"{run_dir}: the checkpoint has no input weights "
+                         f"(model {config.model!r})")
+    weights = np.asarray(run.arrays["weights"], dtype=float).reshape(
+        -1, config.n_neurons)
+    (assign_x, assign_y), (test_x, test_y) = (run.phase_images("assign"),
+                                              run.phase_images("test"))
+    accuracy = winner_vote(most_similar_column(assign_x, weights), assign_y,
+                           most_similar_column(test_x, weights), test_y, config.n_neurons)
+    stored = json.loads((run_dir / RESULTS).read_text()) if (run_dir / RESULTS).exists() else {}
+    return {"run": str(run_dir), "model": config.model, "dataset": config.dataset,
+            "neurons": config.n_neurons, "seed": config.seed,
+            "overrides": config.overrides, "test_split": config.test_split,
+            "test_samples": len(test_y),
+            "network_accuracy": {k: v for k, v in stored.items() if k.startswith("accuracy")},
+            "prototype_accuracy": accuracy}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="finished run folders")
+    parser.add_argument("--name", required=True, help="names the results file")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    tic = time.time()
+    try:
+        runs = [score_run(run, args.data_dir) for run in args.runs]
+    except USER_ERRORS as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    result = {"runs": runs, "total_seconds": time.time() - tic, "machine": machine_info(),
+              "benchmark": {"command": "python benchmarks/learned_prototypes.py "
+                            + " ".join(sys.argv[1:] if argv is None else argv),
+                            "date": time.strftime("%Y-%m-%d")}}
+    write_text_atomically(HERE / "results" / f"learned_prototypes_{args.name}.json",
+                          json.dumps(result, indent=2))
+    for run in runs:
+        network = run["network_accuracy"].get("accuracy")
+        print(f"{run['run']}: weights as prototypes {100 * run['prototype_accuracy']:.2f}%"
+              f" on {run['test_samples']} {run['test_split']} images; network "
+              + ("-" if network is None else f"{100 * network:.2f}%"))
+    return result
+
+
+if __name__ == "__main__":
+    main()
