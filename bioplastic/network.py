@@ -598,14 +598,13 @@ def add_column_normalisation(synapses, target, slot, extra_code="", order=1):
 
     Three ``run_regularly`` operations at each slot start, after the post-synaptic
     group's own slot-start code has zeroed ``w_total`` (order -3): the synapses add
-    each weight to ``w_total_post`` (order -2), the group computes
-    ``w_scale = target / w_total`` (order -1), and the synapses multiply by
-    ``w_scale_post`` (order 0). One division per neuron, not per synapse: the
+    each weight (or its square) to ``w_total_post`` (order -2), the group computes
+    ``w_scale = target / w_total`` (or ``target / sqrt(w_total)``, order -1), and
+    the synapses multiply by ``w_scale_post`` (order 0). One division per neuron, not per synapse: the
     per-synapse division took 8% of the compiled Diehl & Cook 400 program (perf),
     and training ran 7% faster without it. The group needs
-    :data:`COLUMN_NORMALISATION_STATE`. With ``order`` 2 the Euclidean norm of the
-    weights is rescaled to ``target`` instead of their sum (a key of
-    :data:`COLUMN_NORMS`).
+    :data:`COLUMN_NORMALISATION_STATE`. ``order`` (a key of :data:`COLUMN_NORMS`):
+    1 rescales the weights' sum to ``target``, 2 their Euclidean norm.
     """
     name, group = synapses.name, synapses.target
     summand, scale = COLUMN_NORMS[order]
