@@ -411,19 +411,20 @@ def learned_prototype_section():
              "(`benchmarks/learned_prototypes.py`). The difference to the network's "
              "accuracy is what the spiking inference and the vote lose or add.", "",
              "| model | dataset | neurons | seed | model-file values | scored on "
-             "| network (all-activity) | weights as prototypes | command |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for result in results:
-        for run in result["runs"]:
-            network = run["network_accuracy"].get("accuracy_all")
-            values = ", ".join(f"`{k}={v}`" for k, v in sorted(run["overrides"].items()))
-            lines.append(
-                f"| {run['model']} | {run['dataset']} | {run['neurons']} | {run['seed']} | "
-                f"{values or '-'} | {run['test_samples']} {run['test_split']} images | "
-                f"{'-' if network is None else f'{100 * network:.2f}%'} | "
-                f"{100 * run['prototype_accuracy']:.2f}% | "
-                f"`{result['benchmark']['command']}` ({result['benchmark']['date']}) |")
-    return lines + ["", _machines_line(results), ""]
+             "| network (all/proportion vote) | weights as prototypes |",
+             "|---|---|---|---|---|---|---|---|"]
+    # the layout of the rerun scripts' results: runs, then command, date and machine
+    flat = [{"runs": r["runs"], "command": r["benchmark"]["command"],
+             "date": r["benchmark"]["date"], "machine": r["machine"]} for r in results]
+    return _rerun_table(flat, lines, _learned_prototype_row)
+
+
+def _learned_prototype_row(run):
+    values = ", ".join(f"`{k}={v}`" for k, v in sorted(run["overrides"].items()))
+    return (f"| {run['model']} | {run['dataset']} | {run['neurons']} | {run['seed']} | "
+            f"{values or '-'} | {run['test_samples']} {run['test_split']} images | "
+            f"{_vote_cells(run['network_accuracy'])} | "
+            f"{100 * run['prototype_accuracy']:.2f}% |")
 
 
 def sweep_section():

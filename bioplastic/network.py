@@ -345,6 +345,7 @@ class PresentationNetwork:
         self.n_neurons = int(n_neurons)
         self.mode = mode
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
+        self.theta_test_spread = float(quantity_in(model.values.get("theta_test_spread", 1), 1))
         self.protocol = Protocol.from_model(model)
         self.chunk_slots = int(chunk_slots)
         self.device_name = device_name
@@ -479,10 +480,9 @@ class PresentationNetwork:
         """The adaptive thresholds to run with: as learned while the hidden layer
         learns; at test time pulled towards their mean by ``theta_test_spread``."""
         theta = np.asarray(theta, dtype=float)
-        spread = float(quantity_in(self.model.values.get("theta_test_spread", 1), 1))
-        if self.hidden_plastic or spread == 1:
+        if self.hidden_plastic or self.theta_test_spread == 1:
             return theta
-        return theta.mean() + spread * (theta - theta.mean())
+        return theta.mean() + self.theta_test_spread * (theta - theta.mean())
 
     def run_chunk(self, state, intensities, initial_retries, seed, labels=None):
         """Present up to ``chunk_slots`` presentations of the given images.

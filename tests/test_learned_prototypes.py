@@ -56,6 +56,7 @@ def test_class_mean_columns_are_scored_on_the_runs_own_images(script, data_dir, 
     table = "\n".join(report.learned_prototype_section())
     assert f"| diehl-cook | mnist | 10 | 1 | - | 2000 validation images | - | " \
            f"{100 * expected:.2f}% |" in table
+    assert "* `python benchmarks/learned_prototypes.py " in table  # the command, once
 
 
 def test_a_folder_without_a_run_is_refused(script, tmp_path, capsys):
