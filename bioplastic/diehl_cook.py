@@ -44,6 +44,7 @@ SPEC = ModelSpec(
         "column_sum_target": quantity(1, 0, None, low_exclusive=True),
         "column_norm_order": quantity(1, 1, 2, integer=True, optional=True),
         "theta_test_spread": quantity(1, 0, 1, optional=True),
+        "presentation_time_test": quantity(ms, 0, None, optional=True),
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )

@@ -164,7 +164,9 @@ def check_mode_and_size(modes, mode, n_neurons):
 def check_protocol(model):
     """Presentation and rest must be whole numbers of time steps; theta must exist."""
     dt = model["dt"]
-    for name in ("presentation_time", "rest_time"):
+    for name in ("presentation_time", "rest_time", "presentation_time_test"):
+        if name not in model:
+            continue
         steps = float(model[name] / dt)
         if abs(steps - round(steps)) > 1e-6:
             raise ModelFileError(model.path, f"must be a whole number of time steps "
@@ -226,6 +228,15 @@ def add_input_delays(model, state, rng):
     return state
 
 
+def presentation_time(model, frozen=False):
+    """How long each image is shown: ``presentation_time_test``, where the model
+    file sets it above 0, in a mode in which nothing learns (``frozen``: label
+    assignment and test), else ``presentation_time``."""
+    if frozen and quantity_in(model.values.get("presentation_time_test", 0), second) > 0:
+        return model["presentation_time_test"]
+    return model["presentation_time"]
+
+
 @dataclass
 class Protocol:
     """Presentation timing in integer time steps."""
@@ -237,9 +248,10 @@ class Protocol:
     max_retries: int
 
     @classmethod
-    def from_model(cls, model):
+    def from_model(cls, model, frozen=False):
+        """The model file's timing; ``frozen``: see :func:`presentation_time`."""
         dt = model["dt"]
-        presentation = int(round(float(model["presentation_time"] / dt)))
+        presentation = int(round(float(presentation_time(model, frozen) / dt)))
         rest = int(round(float(model["rest_time"] / dt)))
         return cls(float(dt), presentation + rest, presentation,
                    int(model["min_spikes"]), int(model["max_retries"]))
@@ -346,7 +358,8 @@ class PresentationNetwork:
         self.mode = mode
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
         self.theta_test_spread = float(quantity_in(model.values.get("theta_test_spread", 1), 1))
-        self.protocol = Protocol.from_model(model)
+        self.protocol = Protocol.from_model(
+            model, frozen=not (self.hidden_plastic or self.output_plastic))
         self.chunk_slots = int(chunk_slots)
         self.device_name = device_name
         self.network = CompiledNetwork(
@@ -372,7 +385,7 @@ class PresentationNetwork:
         namespace.update(
             stimulus=stimulus, stimulus_row=1 * second,
             # half a step below the edge so float rounding cannot move it
-            presentation_window=model["presentation_time"] - 0.5 * model["dt"],
+            presentation_window=(self.protocol.presentation_steps - 0.5) * model["dt"],
             spike_handling_delay=spike_handling_delay(model, self.device_name),
             first_slot_end=0 * second, column_sum_target=self.column_sum_target(),
             certain_spike_hazard=CERTAIN_SPIKE_HAZARD)

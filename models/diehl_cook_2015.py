@@ -76,6 +76,7 @@ Known deviations from the paper / original code
 # ---- Presentation protocol -------------------------------------------------------
 dt = 0.5*ms                      # integration time step
 presentation_time = 350*ms       # how long each image is shown
+presentation_time_test = 0*ms    # how long each image is shown while nothing learns (label assignment, test); 0: presentation_time (the paper)
 rest_time = 150*ms               # silence after each image
 max_input_rate = 63.75*Hz        # Poisson rate of a white (255) pixel
 input_intensity_sum = 0          # rescale each image's intensities (pixel/255) to this sum; 0: raw images
