@@ -45,6 +45,7 @@ SPEC = ModelSpec(
         "column_norm_order": quantity(1, 1, 2, integer=True, optional=True),
         "theta_test_spread": quantity(1, 0, 1, optional=True),
         "presentation_time_test": quantity(ms, 0, None, optional=True),
+        "input_split_test": quantity(1, 1, 100, optional=True),
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )

@@ -90,7 +90,7 @@ COMMON_FIELDS = {
 #: Variables the builder adds to the groups (usable in model-file code).
 COMMON_BUILDER_IDENTIFIERS = {"rate", "spike_hazard", "spike_budget", "slot_start",
                               "sample_in_chunk", "retries", "slot_spikes", "w_total",
-                              "w_scale", "rng_seed"}
+                              "w_scale", "rng_seed", "input_split"}
 
 #: Presentation state kept by every group that needs to know which image is shown.
 PRESENTATION_STATE = """
@@ -237,6 +237,12 @@ def presentation_time(model, frozen=False):
     return model["presentation_time"]
 
 
+def input_split(model, frozen=False):
+    """Factor on the input rates, and divisor of the input weights, in a mode in
+    which nothing learns (``frozen``): the model file's ``input_split_test``, else 1."""
+    return float(quantity_in(model.values.get("input_split_test", 1), 1)) if frozen else 1.0
+
+
 @dataclass
 class Protocol:
     """Presentation timing in integer time steps."""
@@ -358,8 +364,9 @@ class PresentationNetwork:
         self.mode = mode
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
         self.theta_test_spread = float(quantity_in(model.values.get("theta_test_spread", 1), 1))
-        self.protocol = Protocol.from_model(
-            model, frozen=not (self.hidden_plastic or self.output_plastic))
+        frozen = not (self.hidden_plastic or self.output_plastic)
+        self.protocol = Protocol.from_model(model, frozen=frozen)
+        self.input_split = input_split(model, frozen)
         self.chunk_slots = int(chunk_slots)
         self.device_name = device_name
         self.network = CompiledNetwork(
@@ -387,6 +394,7 @@ class PresentationNetwork:
             # half a step below the edge so float rounding cannot move it
             presentation_window=(self.protocol.presentation_steps - 0.5) * model["dt"],
             spike_handling_delay=spike_handling_delay(model, self.device_name),
+            input_split=self.input_split,
             first_slot_end=0 * second, column_sum_target=self.column_sum_target(),
             certain_spike_hazard=CERTAIN_SPIKE_HAZARD)
 
@@ -399,7 +407,7 @@ class PresentationNetwork:
             # not "exact": the budget's window factor depends on t
             method="exponential_euler", name="input", namespace=namespace)
         inp.run_regularly(PRESENTATION_DECISION + """
-            rate = stimulus(sample_in_chunk * stimulus_row, i) * (max_input_rate + retries * rate_boost)
+            rate = stimulus(sample_in_chunk * stimulus_row, i) * (max_input_rate + retries * rate_boost) * input_split
             """ + POISSON_INPUT_HAZARD + model["input_sample_start"], dt=slot, when="start",
             order=0, name="input_run_regularly_presentation")
 
@@ -522,7 +530,8 @@ class PresentationNetwork:
         table[: len(intensities)] = normalise_intensity_sum(
             intensities, quantity_in(self.model.values.get("input_intensity_sum", 0), 1))
         values = {
-            "input_exc.w": np.asarray(state["weights"], dtype=float).ravel(),
+            # input_split times the spikes at 1/input_split the weight: the same drive
+            "input_exc.w": np.asarray(state["weights"], dtype=float).ravel() / self.input_split,
             "excitatory.theta": self._thresholds(state["theta"]),
             "input.retries": float(initial_retries),
             "input.sample_in_chunk": 0.0,

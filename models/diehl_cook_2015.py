@@ -80,6 +80,7 @@ presentation_time_test = 0*ms    # how long each image is shown while nothing le
 rest_time = 150*ms               # silence after each image
 max_input_rate = 63.75*Hz        # Poisson rate of a white (255) pixel
 input_intensity_sum = 0          # rescale each image's intensities (pixel/255) to this sum; 0: raw images
+input_split_test = 1             # while nothing learns, inputs fire this many times faster at 1/this the weight: the same drive, less shot noise; 1: the paper
 rate_boost = 32*Hz               # added to max_input_rate after a silent presentation
 min_spikes = 5                   # fewer excitatory spikes than this: show the image again
 max_retries = 10                 # give up on an image after this many extra presentations
