@@ -101,10 +101,62 @@ def test_theta_test_spread_pulls_the_test_thresholds_to_their_mean(images):
     np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
 
 
+def test_presentation_time_test_lengthens_only_the_presentations_that_do_not_learn(images):
+    """presentation_time_test = 700 ms: in test mode the input drives the layer for
+    the whole longer window (spikes beyond the training window's 350 ms) and stops
+    at its end; training does not read the value."""
+    model = diehl_cook.load_model()
+    longer = diehl_cook.load_model(overrides={"presentation_time_test": "700*ms"})
+    state = initial_state(model, N, np.random.default_rng(3))
+    network = DiehlCookNetwork(longer, N, "test", "runtime", chunk_slots=3)
+    try:
+        result = network.run_chunk(dict(state), images[:3], 0, 5)
+        neuron, step = network.network.spikes("excitatory_spikes")
+        protocol = network.protocol
+    finally:
+        network.close()
+    assert (protocol.presentation_steps, protocol.slot_steps) == (1400, 1700)
+    offset = step % protocol.slot_steps
+    assert np.any((offset >= 700) & (offset < 1400))
+    assert not np.any(offset >= 1400 + 20)  # 10 ms after the input stops: silent
+    assert result.counts.sum() == np.count_nonzero(offset < 1400)
+    trained_with, _ = _run(longer, images, state=dict(state))
+    trained, _ = _run(model, images, state=dict(state))
+    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
+
+
+def test_input_split_test_shows_more_lighter_input_spikes_only_while_nothing_learns(images):
+    """input_split_test = 4: in test mode every pixel's rate is 4x and every input
+    weight 1/4 (the same mean drive); training does not read the value."""
+    model = diehl_cook.load_model(overrides={"max_retries": "0"})
+    split = diehl_cook.load_model(overrides={"max_retries": "0", "input_split_test": "4"})
+    state = initial_state(model, N, np.random.default_rng(3))
+    rates, weights = {}, {}
+    for name, used in (("plain", model), ("split", split)):
+        network = DiehlCookNetwork(used, N, "test", "runtime", chunk_slots=2)
+        try:
+            result = network.run_chunk(dict(state), images[:2], 0, 5)
+            rates[name] = network.network.get("input.rate")
+            weights[name] = network.network.get("input_exc.w")
+        finally:
+            network.close()
+        assert result.counts.sum() > 0
+    assert np.count_nonzero(rates["plain"]) > 100
+    np.testing.assert_allclose(rates["split"], 4 * rates["plain"], rtol=1e-12)
+    np.testing.assert_allclose(weights["split"], weights["plain"] / 4, rtol=1e-12)
+    np.testing.assert_allclose(weights["plain"], state["weights"].ravel(), rtol=1e-12)
+    trained_with, _ = _run(split, images, state=dict(state))
+    trained, _ = _run(model, images, state=dict(state))
+    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
+
+
 @pytest.mark.parametrize("field, value", [
     ("column_norm_order", "0"), ("column_norm_order", "3"), ("column_norm_order", "1.5"),
-    ("theta_test_spread", "-0.5"), ("theta_test_spread", "2")])
-def test_out_of_range_norm_and_spread_are_refused_by_name(field, value):
+    ("theta_test_spread", "-0.5"), ("theta_test_spread", "2"),
+    ("presentation_time_test", "-5*ms"), ("presentation_time_test", "350.2*ms"),
+    ("presentation_time_test", "700*mV"), ("input_split_test", "0.5"),
+    ("input_split_test", "1000")])
+def test_out_of_range_norm_spread_and_test_time_are_refused_by_name(field, value):
     from bioplastic.modelfile import ModelFileError
     with pytest.raises(ModelFileError, match=field):
         diehl_cook.load_model(overrides={field: value})
