@@ -409,10 +409,13 @@ def learned_prototype_section():
              "cosine-similar to, the neurons labelled from the run's own assignment "
              "images, scored on the run's own test images "
              "(`benchmarks/learned_prototypes.py`). The difference to the network's "
-             "accuracy is what the spiking inference and the vote lose or add.", "",
+             "accuracy is what the spiking inference and the vote lose or add. The "
+             "soft readout (`--temperatures`) labels and votes with the responses "
+             "softmax(cosine / T) in place of spike counts (all/proportion vote at "
+             "each T).", "",
              "| model | dataset | neurons | seed | model-file values | scored on "
-             "| network (all/proportion vote) | weights as prototypes |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| network (all/proportion vote) | weights as prototypes | soft readout |",
+             "|---|---|---|---|---|---|---|---|---|"]
     # the layout of the rerun scripts' results: runs, then command, date and machine
     flat = [{"runs": r["runs"], "command": r["benchmark"]["command"],
              "date": r["benchmark"]["date"], "machine": r["machine"]} for r in results]
@@ -424,7 +427,14 @@ def _learned_prototype_row(run):
     return (f"| {run['model']} | {run['dataset']} | {run['neurons']} | {run['seed']} | "
             f"{values or '-'} | {run['test_samples']} {run['test_split']} images | "
             f"{_vote_cells(run['network_accuracy'])} | "
-            f"{100 * run['prototype_accuracy']:.2f}% |")
+            f"{100 * run['prototype_accuracy']:.2f}% | {_soft_vote_cells(run)} |")
+
+
+def _soft_vote_cells(run):
+    """'T: all/proportion%' of each soft readout of a run, '-' without any."""
+    return "; ".join(f"{soft['temperature']:g}: {100 * soft['all']:.2f}/"
+                     f"{100 * soft['proportion']:.2f}%"
+                     for soft in run.get("soft_vote", [])) or "-"
 
 
 def sweep_section():

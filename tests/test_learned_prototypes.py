@@ -38,7 +38,8 @@ def test_class_mean_columns_are_scored_on_the_runs_own_images(script, data_dir, 
     arrays["weights"] = means.ravel()  # Brian2's order: pre-synaptic index first
     save_checkpoint(folder / CHECKPOINT, arrays, meta)
 
-    result = script.main([str(folder), "--name", "means", "--data-dir", str(data_dir)])
+    result = script.main([str(folder), "--name", "means", "--data-dir", str(data_dir),
+                          "--temperatures", "1e-6", "0.05"])
     held_out_x, held_out_y = intensities(train.images[-2000:]), train.labels[-2000:]
     cosine = (held_out_x / np.linalg.norm(held_out_x, axis=1, keepdims=True)) @ (
         means / np.linalg.norm(means, axis=0))
@@ -46,6 +47,12 @@ def test_class_mean_columns_are_scored_on_the_runs_own_images(script, data_dir, 
     run = result["runs"][0]
     assert run["prototype_accuracy"] == pytest.approx(expected, abs=1e-12)
     assert expected > 0.7  # nearest class mean: well above chance (0.1)
+    # T -> 0: each image's response is all on its best column, so the package's
+    # vote (one neuron per class here) answers as the nearest prototype does
+    sharp, soft = run["soft_vote"]
+    assert sharp == {"temperature": 1e-6, "all": pytest.approx(expected, abs=1e-12),
+                     "proportion": pytest.approx(expected, abs=1e-12)}
+    assert soft["temperature"] == 0.05 and 0.1 < soft["proportion"] < 1
     assert run["test_split"] == "validation" and run["test_samples"] == 2000
     assert run["network_accuracy"] == {}  # never scored as a network
     stored = json.loads((tmp_path / "results" / "learned_prototypes_means.json").read_text())
@@ -55,8 +62,16 @@ def test_class_mean_columns_are_scored_on_the_runs_own_images(script, data_dir, 
     monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
     table = "\n".join(report.learned_prototype_section())
     assert f"| diehl-cook | mnist | 10 | 1 | - | 2000 validation images | - | " \
-           f"{100 * expected:.2f}% |" in table
+           f"{100 * expected:.2f}% | 1e-06: {100 * expected:.2f}/{100 * expected:.2f}%; " \
+           f"0.05: {100 * soft['all']:.2f}/{100 * soft['proportion']:.2f}% |" in table
     assert "* `python benchmarks/learned_prototypes.py " in table  # the command, once
+
+
+def test_a_non_positive_temperature_is_refused(script, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        script.main([str(tmp_path), "--name", "x", "--temperatures", "0.01", "0"])
+    assert exit_info.value.code == 2
+    assert "--temperatures must all be positive, got [0.01, 0.0]" in capsys.readouterr().err
 
 
 def test_a_folder_without_a_run_is_refused(script, tmp_path, capsys):
