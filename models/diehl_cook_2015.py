@@ -70,7 +70,8 @@ Known deviations from the paper / original code
 * Two more test-time options, off by default, cut the Poisson noise of inference
   while nothing learns: presentation_time_test shows each image longer, and
   input_split_test = k makes each input fire k times as often at 1/k the weight
-  (the same mean drive). Both cost time in proportion to the input spikes. With
+  (the same mean drive). Both cost time in proportion to the input spikes, and
+  gain about half a point with four times the spikes, not more with sixteen. With
   the above and 1400 ms: 75.85 +- 0.44% (docs/diehl-cook-2015.md); no target met.
 * Neurons are integrated with exponential Euler (exact for fixed conductances) rather
   than forward Euler: when many inhibitory cells fire together, gi reaches thousands
