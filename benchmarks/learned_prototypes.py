@@ -53,18 +53,13 @@ def cosine_similarities(images, weights):
     return pixels @ columns / np.linalg.norm(pixels, axis=1, keepdims=True)
 
 
-def most_similar_column(images, weights):
-    """Index of the weight column (pixels x neurons) most cosine-similar to each image."""
-    return np.argmax(cosine_similarities(images, weights), axis=1)
-
-
-def soft_vote(assign, test, weights, temperature):
+def soft_vote(assign, test, temperature):
     """All-activity and proportion-vote accuracy of the responses
     ``softmax(cosine / temperature)``, labelled on ``assign`` and scored on ``test``
-    (each an ``(images, labels)`` pair)."""
-    (assign_x, assign_y), (test_x, test_y) = assign, test
-    assign_responses = softmax(cosine_similarities(assign_x, weights) / temperature, axis=1)
-    test_responses = softmax(cosine_similarities(test_x, weights) / temperature, axis=1)
+    (each a ``(cosine similarities, labels)`` pair)."""
+    (assign_cosines, assign_y), (test_cosines, test_y) = assign, test
+    assign_responses = softmax(assign_cosines / temperature, axis=1)
+    test_responses = softmax(test_cosines / temperature, axis=1)
     assignments, class_rates = assign_labels(assign_responses, assign_y)
     return {"temperature": float(temperature),
             **{vote: accuracy(predict(test_responses, assignments, class_rates, vote)[0],
@@ -86,9 +81,11 @@ def score_run(run_dir, data_dir=None, temperatures=()):
         -1, config.n_neurons)
     (assign_x, assign_y), (test_x, test_y) = (run.phase_images("assign"),
                                               run.phase_images("test"))
-    prototype_accuracy = winner_vote(most_similar_column(assign_x, weights), assign_y,
-                                     most_similar_column(test_x, weights), test_y,
-                                     config.n_neurons)
+    # each image's cosines once, for the nearest prototype and every soft readout
+    assign = (cosine_similarities(assign_x, weights), assign_y)
+    test = (cosine_similarities(test_x, weights), test_y)
+    prototype_accuracy = winner_vote(np.argmax(assign[0], axis=1), assign_y,
+                                     np.argmax(test[0], axis=1), test_y, config.n_neurons)
     stored = json.loads((run_dir / RESULTS).read_text()) if (run_dir / RESULTS).exists() else {}
     return {"run": str(run_dir), "model": config.model, "dataset": config.dataset,
             "neurons": config.n_neurons, "seed": config.seed,
@@ -96,8 +93,7 @@ def score_run(run_dir, data_dir=None, temperatures=()):
             "test_samples": len(test_y),
             "network_accuracy": {k: v for k, v in stored.items() if k.startswith("accuracy")},
             "prototype_accuracy": prototype_accuracy,
-            "soft_vote": [soft_vote((assign_x, assign_y), (test_x, test_y), weights, t)
-                          for t in temperatures]}
+            "soft_vote": [soft_vote(assign, test, t) for t in temperatures]}
 
 
 def main(argv=None):
