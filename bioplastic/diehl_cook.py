@@ -46,6 +46,7 @@ SPEC = ModelSpec(
         "theta_test_spread": quantity(1, 0, 1, optional=True),
         "presentation_time_test": quantity(ms, 0, None, optional=True),
         "input_split_test": quantity(1, 1, 100, optional=True),
+        "threshold_raise_test": quantity(mV, 0, 100, optional=True),
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second
+from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, second, volt
 from .encoding import normalise_intensity_sum
 from .modelfile import Field, ModelFileError, quantity_in
 from .simulation import CompiledNetwork, network_project_key, synaptic_sum_codeobj_class
@@ -364,9 +364,11 @@ class PresentationNetwork:
         self.mode = mode
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
         self.theta_test_spread = float(quantity_in(model.values.get("theta_test_spread", 1), 1))
-        frozen = not (self.hidden_plastic or self.output_plastic)
-        self.protocol = Protocol.from_model(model, frozen=frozen)
-        self.input_split = input_split(model, frozen)
+        self.threshold_raise = float(quantity_in(model.values.get("threshold_raise_test", 0), volt))
+        # nothing learns (label assignment, test): the file's test-time options act
+        self.frozen = not (self.hidden_plastic or self.output_plastic)
+        self.protocol = Protocol.from_model(model, frozen=self.frozen)
+        self.input_split = input_split(model, self.frozen)
         self.chunk_slots = int(chunk_slots)
         self.device_name = device_name
         self.network = CompiledNetwork(
@@ -498,12 +500,15 @@ class PresentationNetwork:
         return None, None
 
     def _thresholds(self, theta):
-        """The adaptive thresholds to run with: as learned while the hidden layer
-        learns; at test time pulled towards their mean by ``theta_test_spread``."""
+        """The adaptive thresholds to run with: as learned while anything learns;
+        while nothing does, pulled towards their mean by ``theta_test_spread`` and
+        raised by ``threshold_raise_test`` (volts)."""
         theta = np.asarray(theta, dtype=float)
-        if self.hidden_plastic or self.theta_test_spread == 1:
+        if not self.frozen:
             return theta
-        return theta.mean() + self.theta_test_spread * (theta - theta.mean())
+        if self.theta_test_spread != 1:
+            theta = theta.mean() + self.theta_test_spread * (theta - theta.mean())
+        return theta + self.threshold_raise  # + 0.0 leaves it bit for bit
 
     def run_chunk(self, state, intensities, initial_retries, seed, labels=None):
         """Present up to ``chunk_slots`` presentations of the given images.

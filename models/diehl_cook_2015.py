@@ -107,6 +107,7 @@ tau_theta = 1e7*ms               # decay time constant of the adaptive threshold
 theta_plus = 0.05*mV             # threshold increase per spike
 theta_init = 20*mV               # initial adaptive threshold (the original's stored theta starts at 20 mV)
 theta_test_spread = 1.0          # at test time each theta is mean + this x (theta - mean): 1 as learned (the paper), 0 all at the mean
+threshold_raise_test = 0*mV      # while nothing learns, every excitatory threshold is this much higher: longer, better-decided races; 0: the paper
 
 # ---- Inhibitory neurons ----------------------------------------------------------
 v_rest_i = -60*mV                # resting potential

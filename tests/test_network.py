@@ -150,12 +150,35 @@ def test_input_split_test_shows_more_lighter_input_spikes_only_while_nothing_lea
     np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
 
 
+def test_threshold_raise_test_raises_every_threshold_only_while_nothing_learns(images):
+    """threshold_raise_test = 3 mV runs the frozen network as if every theta were
+    3 mV higher (the same spikes as that state given by hand, and fewer than
+    without it); training does not read the value."""
+    model = diehl_cook.load_model(overrides={"max_retries": "0"})
+    raised = diehl_cook.load_model(overrides={"max_retries": "0",
+                                              "threshold_raise_test": "3*mV"})
+    state = initial_state(model, N, np.random.default_rng(3))
+    state["theta"] = np.linspace(0.015, 0.025, N)
+    _, with_raise = _run(raised, images, mode="test", state=dict(state))
+    _, by_hand = _run(model, images, mode="test",
+                      state=dict(state, theta=state["theta"] + 0.003))
+    _, plain = _run(model, images, mode="test", state=dict(state))
+    assert with_raise.counts.sum() > 0
+    assert np.array_equal(with_raise.counts, by_hand.counts)
+    assert with_raise.counts.sum() < plain.counts.sum()
+    trained_with, _ = _run(raised, images, state=dict(state))
+    trained, _ = _run(model, images, state=dict(state))
+    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
+    np.testing.assert_array_equal(trained_with["theta"], trained["theta"])
+
+
 @pytest.mark.parametrize("field, value", [
     ("column_norm_order", "0"), ("column_norm_order", "3"), ("column_norm_order", "1.5"),
     ("theta_test_spread", "-0.5"), ("theta_test_spread", "2"),
     ("presentation_time_test", "-5*ms"), ("presentation_time_test", "350.2*ms"),
     ("presentation_time_test", "700*mV"), ("input_split_test", "0.5"),
-    ("input_split_test", "1000")])
+    ("input_split_test", "1000"), ("threshold_raise_test", "-1*mV"),
+    ("threshold_raise_test", "3*ms")])
 def test_out_of_range_norm_spread_and_test_time_are_refused_by_name(field, value):
     from bioplastic.modelfile import ModelFileError
     with pytest.raises(ModelFileError, match=field):
