@@ -1,13 +1,17 @@
 """benchmarks/retest.py: the test phase of a finished run, run again with the same seed."""
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bioplastic.datasets import load_dataset
 from bioplastic.training import Run, RunConfig
-from conftest import TRAIN_DEVICE, benchmark_script
+from conftest import ROOT, TRAIN_DEVICE, benchmark_script
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +51,36 @@ def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_pa
     arrays = np.load(tmp_path / "validation" / "checkpoint.npz")
     train = load_dataset("mnist", "train", data_dir)
     assert np.array_equal(arrays["test_labels"], train.labels[-100:])
+    # labels assigned from fewer training images: the test images' spikes repeat
+    fewer = retest.retest(tmp_path / "run", tmp_path / "assign30", assign_samples=30)
+    assert fewer["assign_samples"] == 30 and held_out["assign_samples"] == 50
+    assert fewer["repeated_exactly"]["test_counts"]
+    assert not fewer["repeated_exactly"]["assign_labels"]
+    arrays = np.load(tmp_path / "assign30" / "checkpoint.npz")
+    assert np.array_equal(arrays["assign_labels"], train.labels[:30])
+
+
+def test_retest_workers_give_the_figures_of_one_process_in_the_order_named(
+        retest, data_dir, tmp_path):
+    """``--workers 2``: two runs at once, each in its own process, one results file."""
+    config = RunConfig(model="sym-stdp", n_neurons=30, train_samples=200, assign_samples=50,
+                       test_samples=100, chunk_slots=100, curve_window=100, seed=4,
+                       device=TRAIN_DEVICE, data_dir=str(data_dir))
+    Run(config, tmp_path / "run_b", progress=False).run()
+    shutil.copytree(tmp_path / "run_b", tmp_path / "run_a")
+    alone = retest.retest(tmp_path / "run_b", tmp_path / "alone" / "run_b")
+    command = [sys.executable, str(ROOT / "benchmarks" / "retest.py"),
+               str(tmp_path / "run_b"), str(tmp_path / "run_a"), "--out",
+               str(tmp_path / "pool"), "--name", "pooled", "--results-dir", str(tmp_path),
+               "--workers", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads((tmp_path / "pooled.json").read_text())
+    assert [Path(run["run"]).name for run in figures["runs"]] == ["run_b", "run_a"]
+    for run in figures["runs"]:
+        assert run["accuracies"] == alone["accuracies"]
+        assert run["repeated_exactly"] == alone["repeated_exactly"]
+        assert all(run["repeated_exactly"].values())
+    assert figures["command"].endswith("--workers 2")
+    refused = subprocess.run(command[:3] + command[2:], capture_output=True, text=True)
+    assert refused.returncode == 2 and "same name: run_b" in refused.stderr
