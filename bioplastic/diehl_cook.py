@@ -47,6 +47,7 @@ SPEC = ModelSpec(
         "presentation_time_test": quantity(ms, 0, None, optional=True),
         "input_split_test": quantity(1, 1, 100, optional=True),
         "threshold_raise_test": quantity(mV, 0, 100, optional=True),
+        "input_regular_test": quantity(1, 0, 1, integer=True, optional=True),
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )

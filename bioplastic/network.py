@@ -146,6 +146,14 @@ POISSON_INPUT_HAZARD = """
 spike_hazard = -log(clip(1 - rate * dt, exp(-certain_spike_hazard), 1)) / dt
 """
 CERTAIN_SPIKE_HAZARD = 50
+#: Regular input (``input_regular_test``): the budget is spent at the rate itself
+#: (at most one spike per step) and refilled by exactly 1 at each spike, so a pixel
+#: fires every 1/rate, from the random phase of its first budget (U[0, 1)), with
+#: no shot noise; its mean rate is the Poisson input's.
+REGULAR_INPUT_RESET = "spike_budget += 1\n"
+REGULAR_INPUT_HAZARD = """
+spike_hazard = clip(rate * dt, 0, 1) / dt
+"""
 
 
 def spike_handling_delay(model, device_name):
@@ -228,19 +236,40 @@ def add_input_delays(model, state, rng):
     return state
 
 
+#: Options that act only while nothing learns (label assignment, test), with the
+#: value that leaves the paper's network unchanged and the unit they are read in.
+TEST_TIME_OPTIONS = {
+    "presentation_time_test": (0.0, second),  # 0: presentation_time
+    "input_split_test": (1.0, 1),
+    "theta_test_spread": (1.0, 1),
+    "threshold_raise_test": (0.0, volt),
+    "input_regular_test": (0.0, 1),  # 1: regular input spike trains
+}
+
+
+def option_while_frozen(model, name, frozen):
+    """The model file's ``name`` (a float in the unit of :data:`TEST_TIME_OPTIONS`)
+    in a mode in which nothing learns (``frozen``); its neutral value while
+    something learns or where the file does not set it."""
+    neutral, unit = TEST_TIME_OPTIONS[name]
+    if not frozen or name not in model.values:
+        return neutral
+    return float(quantity_in(model.values[name], unit))
+
+
 def presentation_time(model, frozen=False):
     """How long each image is shown: ``presentation_time_test``, where the model
     file sets it above 0, in a mode in which nothing learns (``frozen``: label
     assignment and test), else ``presentation_time``."""
-    if frozen and quantity_in(model.values.get("presentation_time_test", 0), second) > 0:
+    if option_while_frozen(model, "presentation_time_test", frozen) > 0:
         return model["presentation_time_test"]
     return model["presentation_time"]
 
 
 def input_split(model, frozen=False):
-    """Factor on the input rates, and divisor of the input weights, in a mode in
-    which nothing learns (``frozen``): the model file's ``input_split_test``, else 1."""
-    return float(quantity_in(model.values.get("input_split_test", 1), 1)) if frozen else 1.0
+    """Factor on the input rates, and divisor of the input weights: the model
+    file's ``input_split_test`` in a mode in which nothing learns (``frozen``), else 1."""
+    return option_while_frozen(model, "input_split_test", frozen)
 
 
 @dataclass
@@ -363,12 +392,13 @@ class PresentationNetwork:
         self.n_neurons = int(n_neurons)
         self.mode = mode
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
-        self.theta_test_spread = float(quantity_in(model.values.get("theta_test_spread", 1), 1))
-        self.threshold_raise = float(quantity_in(model.values.get("threshold_raise_test", 0), volt))
         # nothing learns (label assignment, test): the file's test-time options act
         self.frozen = not (self.hidden_plastic or self.output_plastic)
+        self.theta_test_spread = option_while_frozen(model, "theta_test_spread", self.frozen)
+        self.threshold_raise = option_while_frozen(model, "threshold_raise_test", self.frozen)
         self.protocol = Protocol.from_model(model, frozen=self.frozen)
         self.input_split = input_split(model, self.frozen)
+        self.input_regular = option_while_frozen(model, "input_regular_test", self.frozen) > 0
         self.chunk_slots = int(chunk_slots)
         self.device_name = device_name
         self.network = CompiledNetwork(
@@ -405,12 +435,14 @@ class PresentationNetwork:
             rng_seed : integer (shared)   # seeds this chunk's random numbers
             """,
             threshold=POISSON_INPUT_THRESHOLD,
-            reset=POISSON_INPUT_RESET + (model["input_reset"] or ""),
+            reset=(REGULAR_INPUT_RESET if self.input_regular else POISSON_INPUT_RESET)
+            + (model["input_reset"] or ""),
             # not "exact": the budget's window factor depends on t
             method="exponential_euler", name="input", namespace=namespace)
         inp.run_regularly(PRESENTATION_DECISION + """
             rate = stimulus(sample_in_chunk * stimulus_row, i) * (max_input_rate + retries * rate_boost) * input_split
-            """ + POISSON_INPUT_HAZARD + model["input_sample_start"], dt=slot, when="start",
+            """ + (REGULAR_INPUT_HAZARD if self.input_regular else POISSON_INPUT_HAZARD)
+            + model["input_sample_start"], dt=slot, when="start",
             order=0, name="input_run_regularly_presentation")
 
         exc = NeuronGroup(
@@ -504,8 +536,6 @@ class PresentationNetwork:
         while nothing does, pulled towards their mean by ``theta_test_spread`` and
         raised by ``threshold_raise_test`` (volts)."""
         theta = np.asarray(theta, dtype=float)
-        if not self.frozen:
-            return theta
         if self.theta_test_spread != 1:
             theta = theta.mean() + self.theta_test_spread * (theta - theta.mean())
         return theta + self.threshold_raise  # + 0.0 leaves it bit for bit
@@ -542,8 +572,11 @@ class PresentationNetwork:
             "input.sample_in_chunk": 0.0,
             "input.slot_spikes": 0.0,
             "input.slot_start": 0.0,
-            # each pixel's first Poisson budget (see POISSON_INPUT_STATE)
-            "input.spike_budget": np.random.default_rng(seed).exponential(size=N_INPUT),
+            # each pixel's first budget (see POISSON_INPUT_STATE): Exp(1), or the
+            # random phase U[0, 1) of a regular train
+            "input.spike_budget": (np.random.default_rng(seed).random(size=N_INPUT)
+                                   if self.input_regular else
+                                   np.random.default_rng(seed).exponential(size=N_INPUT)),
         }
         if input_delay_max(self.model) > 0:
             if "input_delays" not in state:

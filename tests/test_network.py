@@ -35,6 +35,16 @@ def _run(model, images, device="runtime", slots=6, seed=4, mode="train", state=N
     return state, result
 
 
+def _assert_training_does_not_read(with_option, model, images, state):
+    """Training with a test-time option learns exactly what training without it does."""
+    before = {key: np.array(state[key]) for key in ("weights", "theta")}
+    trained_with, _ = _run(with_option, images, state=dict(state))
+    trained, _ = _run(model, images, state=dict(state))
+    assert not np.array_equal(trained["weights"], before["weights"])  # it did learn
+    for key in ("weights", "theta"):
+        np.testing.assert_array_equal(trained_with[key], trained[key], err_msg=key)
+
+
 def test_slot_counts_and_first_spikes_of_hand_placed_spikes():
     """Slots of 10 steps with a 7-step presentation window; spikes in the rest are
     ignored; the first spike is counted from the slot's start."""
@@ -96,9 +106,7 @@ def test_theta_test_spread_pulls_the_test_thresholds_to_their_mean(images):
     assert pulled.counts.sum() > 0
     assert np.array_equal(pulled.counts, by_hand.counts)
     assert not np.array_equal(pulled.counts, learned.counts)
-    trained_with, _ = _run(spread0, images, state=dict(state))
-    trained, _ = _run(model, images, state=dict(state))
-    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
+    _assert_training_does_not_read(spread0, model, images, state)
 
 
 def test_presentation_time_test_lengthens_only_the_presentations_that_do_not_learn(images):
@@ -120,9 +128,7 @@ def test_presentation_time_test_lengthens_only_the_presentations_that_do_not_lea
     assert np.any((offset >= 700) & (offset < 1400))
     assert not np.any(offset >= 1400 + 20)  # 10 ms after the input stops: silent
     assert result.counts.sum() == np.count_nonzero(offset < 1400)
-    trained_with, _ = _run(longer, images, state=dict(state))
-    trained, _ = _run(model, images, state=dict(state))
-    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
+    _assert_training_does_not_read(longer, model, images, state)
 
 
 def test_input_split_test_shows_more_lighter_input_spikes_only_while_nothing_learns(images):
@@ -145,9 +151,47 @@ def test_input_split_test_shows_more_lighter_input_spikes_only_while_nothing_lea
     np.testing.assert_allclose(rates["split"], 4 * rates["plain"], rtol=1e-12)
     np.testing.assert_allclose(weights["split"], weights["plain"] / 4, rtol=1e-12)
     np.testing.assert_allclose(weights["plain"], state["weights"].ravel(), rtol=1e-12)
-    trained_with, _ = _run(split, images, state=dict(state))
-    trained, _ = _run(model, images, state=dict(state))
-    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
+    _assert_training_does_not_read(split, model, images, state)
+
+
+def test_input_regular_test_fires_every_pixel_at_its_rate_without_shot_noise(images):
+    """input_regular_test = 1: in test mode each pixel fires every 1/rate, to the
+    time step (Poisson intervals scatter), as often in the window as its rate asks;
+    training does not read the value."""
+    from brian2 import SpikeMonitor
+
+    class Watched(DiehlCookNetwork):
+        def _build_more(self, objects, namespace):
+            return {"input_spikes": SpikeMonitor(objects["input"], name="input_spikes")}
+
+    model = diehl_cook.load_model(overrides={"max_retries": "0"})
+    regular = diehl_cook.load_model(overrides={"max_retries": "0", "input_regular_test": "1"})
+    state = initial_state(model, N, np.random.default_rng(3))
+    deviation = {}
+    for name, used in (("poisson", model), ("regular", regular)):
+        network = Watched(used, N, "test", "runtime", chunk_slots=1)
+        try:
+            result = network.run_chunk(dict(state), images[:1], 0, 5)
+            neuron, step = network.network.spikes("input_spikes")
+            rates = network.network.get("input.rate")
+            window = network.protocol.presentation_steps
+        finally:
+            network.close()
+        assert result.counts.sum() > 0
+        assert np.all(step < window)  # silent in the rest
+        lit = np.flatnonzero(rates > 0)
+        assert len(lit) > 100
+        period = np.full(len(rates), np.inf)  # steps between spikes
+        period[lit] = 1 / (rates[lit] * float(model["dt"]))
+        deviation[name] = max(np.max(np.abs(np.diff(step[neuron == pixel]) - period[pixel]),
+                                     initial=0) for pixel in lit)
+        if name == "regular":
+            counts = np.bincount(neuron, minlength=784)
+            assert np.all(np.abs(counts[lit] - window / period[lit]) < 1)
+            assert np.all(counts[rates == 0] == 0)
+    assert deviation["regular"] < 1
+    assert deviation["poisson"] > 10
+    _assert_training_does_not_read(regular, model, images, state)
 
 
 def test_threshold_raise_test_raises_every_threshold_only_while_nothing_learns(images):
@@ -166,10 +210,7 @@ def test_threshold_raise_test_raises_every_threshold_only_while_nothing_learns(i
     assert with_raise.counts.sum() > 0
     assert np.array_equal(with_raise.counts, by_hand.counts)
     assert with_raise.counts.sum() < plain.counts.sum()
-    trained_with, _ = _run(raised, images, state=dict(state))
-    trained, _ = _run(model, images, state=dict(state))
-    np.testing.assert_array_equal(trained_with["weights"], trained["weights"])
-    np.testing.assert_array_equal(trained_with["theta"], trained["theta"])
+    _assert_training_does_not_read(raised, model, images, state)
 
 
 @pytest.mark.parametrize("field, value", [
@@ -178,7 +219,8 @@ def test_threshold_raise_test_raises_every_threshold_only_while_nothing_learns(i
     ("presentation_time_test", "-5*ms"), ("presentation_time_test", "350.2*ms"),
     ("presentation_time_test", "700*mV"), ("input_split_test", "0.5"),
     ("input_split_test", "1000"), ("threshold_raise_test", "-1*mV"),
-    ("threshold_raise_test", "3*ms")])
+    ("threshold_raise_test", "3*ms"),
+    ("input_regular_test", "2"), ("input_regular_test", "0.5")])
 def test_out_of_range_norm_spread_and_test_time_are_refused_by_name(field, value):
     from bioplastic.modelfile import ModelFileError
     with pytest.raises(ModelFileError, match=field):
