@@ -9,9 +9,9 @@ model uses as it is.
 from brian2 import mV, ms
 from .modelfile import ModelSpec, find_model_file, load_model_file
 from .network import (COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS, N_INPUT,
-                      OPTIONAL_STATE_KEYS, ChunkResult, PresentationNetwork, Protocol,
-                      add_input_delays, check_protocol, hidden_initial_state, quantity,
-                      schedule_from_counts)
+                      OPTIONAL_STATE_KEYS, TEST_TIME_FIELDS, ChunkResult,
+                      PresentationNetwork, Protocol, add_input_delays, check_protocol,
+                      hidden_initial_state, quantity, schedule_from_counts)
 
 __all__ = ["MODEL_FILE", "SPEC", "STATE_KEYS", "OPTIONAL_STATE_KEYS", "load_model",
            "initial_state", "DiehlCookNetwork", "Network", "N_INPUT", "ChunkResult", "Protocol",
@@ -43,11 +43,7 @@ SPEC = ModelSpec(
         "w_max": quantity(1, 0, None, low_exclusive=True),
         "column_sum_target": quantity(1, 0, None, low_exclusive=True),
         "column_norm_order": quantity(1, 1, 2, integer=True, optional=True),
-        "theta_test_spread": quantity(1, 0, 1, optional=True),
-        "presentation_time_test": quantity(ms, 0, None, optional=True),
-        "input_split_test": quantity(1, 1, 100, optional=True),
-        "threshold_raise_test": quantity(mV, 0, 100, optional=True),
-        "input_regular_test": quantity(1, 0, 1, integer=True, optional=True),
+        **TEST_TIME_FIELDS,
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS,
 )

@@ -247,6 +247,16 @@ TEST_TIME_OPTIONS = {
 }
 
 
+#: Their model-file fields (a model file may have any of them).
+TEST_TIME_FIELDS = {
+    "presentation_time_test": quantity(ms, 0, None, optional=True),
+    "input_split_test": quantity(1, 1, 100, optional=True),
+    "theta_test_spread": quantity(1, 0, 1, optional=True),
+    "threshold_raise_test": quantity(mV, 0, 100, optional=True),
+    "input_regular_test": quantity(1, 0, 1, integer=True, optional=True),
+}
+
+
 def option_while_frozen(model, name, frozen):
     """The model file's ``name`` (a float in the unit of :data:`TEST_TIME_OPTIONS`)
     in a mode in which nothing learns (``frozen``); its neutral value while

@@ -24,9 +24,9 @@ from brian2 import Hz, NeuronGroup, SpikeMonitor, Synapses, TimedArray, mV, ms, 
 from .modelfile import Field, ModelSpec, find_model_file, load_model_file
 from .network import (COLUMN_NORMALISATION_STATE, COMMON_BUILDER_IDENTIFIERS, COMMON_FIELDS,
                       COUNT_SPIKE, N_INPUT, OPTIONAL_STATE_KEYS, PRESENTATION_DECISION,
-                      PRESENTATION_STATE, PresentationNetwork, add_column_normalisation,
-                      add_input_delays, check_protocol, check_synapse_order,
-                      hidden_initial_state, quantity)
+                      PRESENTATION_STATE, TEST_TIME_FIELDS, PresentationNetwork,
+                      add_column_normalisation, add_input_delays, check_protocol,
+                      check_synapse_order, hidden_initial_state, quantity)
 
 MODEL_FILE = "sym_stdp.py"
 N_CLASSES = 10
@@ -72,6 +72,8 @@ SPEC = ModelSpec(
         "supervised_on_pre": Field("code"),
         "supervised_on_post": Field("code", optional=True),
         "supervised_on_pre_test": Field("code"),
+        # the hidden layer's test-time raise (the other test-time options: Diehl & Cook)
+        "threshold_raise_test": TEST_TIME_FIELDS["threshold_raise_test"],
     },
     builder_identifiers=COMMON_BUILDER_IDENTIFIERS | {"is_label", "presentation_window"},
 )

@@ -103,6 +103,7 @@ tau_theta = 6e6*ms               # decay time constant of the dynamic threshold
 theta_plus = 0.07*mV             # threshold jump per spike at theta = theta_init (alpha x dt / tau_theta)
 theta_init = 20*mV               # initial dynamic threshold
 theta_scale_max = 100.0          # cap on the jump scaling theta_init/|2 theta - theta_init|
+threshold_raise_test = 0*mV      # while nothing learns (label statistics, test), every hidden threshold is this much higher; 0: the paper
 
 # ---- Inhibitory neurons ----------------------------------------------------------
 v_rest_i = -60*mV                # resting potential

@@ -211,6 +211,29 @@ def test_modes_learn_only_their_layers(model, mnist):
                                    start["supervised_weights"])) == supervised, mode
 
 
+@pytest.mark.usefixtures("numpy_target")
+def test_threshold_raise_test_raises_the_hidden_thresholds_only_in_test_mode(mnist):
+    """threshold_raise_test = 3 mV: the test network's hidden layer and SL fire as
+    with every theta 3 mV higher by hand; no training mode reads the value (the
+    supervised stage, whose hidden layer is frozen too, included)."""
+    model = sym_stdp.load_model(overrides={"max_retries": "0"})
+    raised = sym_stdp.load_model(overrides={"max_retries": "0", "threshold_raise_test": "3*mV"})
+    start = sym_stdp.initial_state(model, N, np.random.default_rng(2))
+    start["theta"] = np.linspace(0.015, 0.025, N)
+    _, with_raise = _chunk(raised, mnist, "test", state=dict(start))
+    _, by_hand = _chunk(model, mnist, "test", state=dict(start, theta=start["theta"] + 0.003))
+    _, plain = _chunk(model, mnist, "test", state=dict(start))
+    assert with_raise.counts.sum() > 0
+    assert np.array_equal(with_raise.counts, by_hand.counts)
+    assert np.array_equal(with_raise.final_outputs, by_hand.final_outputs)
+    assert with_raise.counts.sum() < plain.counts.sum()
+    for mode in ("train_hidden", "train_supervised"):
+        trained_with, _ = _chunk(raised, mnist, mode, state=dict(start))
+        trained, _ = _chunk(model, mnist, mode, state=dict(start))
+        for key in ("weights", "theta", "supervised_weights"):
+            np.testing.assert_array_equal(trained_with[key], trained[key], err_msg=(mode, key))
+
+
 @pytest.mark.parametrize("schedule", ["layer-by-layer", "simultaneous"])
 def test_small_end_to_end_run_learns_above_chance(data_dir, tmp_path, schedule):
     config = RunConfig(model="sym-stdp", schedule=schedule, n_neurons=30,
