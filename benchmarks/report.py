@@ -12,6 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 OUTPUT = HERE.parent / "docs" / "benchmarks.md"
+#: bioplastic.training.RunConfig's default (not imported: this script needs no Brian2)
+DEFAULT_ASSIGN_SAMPLES = 10000
 
 #: (model, dataset, neurons) -> (paper's figure, our target), in percent
 TARGETS = {
@@ -630,6 +632,8 @@ def _retest_row(run):
     settings = ", ".join(f"`{k}={v}`" for k, v in run["overrides"].items()
                          if k not in changes) or "-"
     change = ", ".join(f"`{k}={v}`" for k, v in changes.items()) or "-"
+    if run.get("assign_samples", DEFAULT_ASSIGN_SAMPLES) != DEFAULT_ASSIGN_SAMPLES:
+        change += f", labels from {run['assign_samples']} images"
     if run.get("test_split", "test") != "test":
         change += f" ({run['test_split']} split)"
     repeated = run["repeated_exactly"]
