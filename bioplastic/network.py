@@ -236,32 +236,25 @@ def add_input_delays(model, state, rng):
     return state
 
 
-#: Options that act only while nothing learns (label assignment, test), with the
-#: value that leaves the paper's network unchanged and the unit they are read in.
+#: Options that act only while nothing learns (label assignment, test): each one's
+#: model-file field, the value that leaves the paper's network unchanged, and the
+#: SI unit that value is in.
 TEST_TIME_OPTIONS = {
-    "presentation_time_test": (0.0, second),  # 0: presentation_time
-    "input_split_test": (1.0, 1),
-    "theta_test_spread": (1.0, 1),
-    "threshold_raise_test": (0.0, volt),
-    "input_regular_test": (0.0, 1),  # 1: regular input spike trains
+    "presentation_time_test": (quantity(ms, 0, None, optional=True), 0.0, second),  # 0: as trained
+    "input_split_test": (quantity(1, 1, 100, optional=True), 1.0, 1),
+    "theta_test_spread": (quantity(1, 0, 1, optional=True), 1.0, 1),
+    "threshold_raise_test": (quantity(mV, 0, 100, optional=True), 0.0, volt),
+    "input_regular_test": (quantity(1, 0, 1, integer=True, optional=True), 0.0, 1),  # 1: regular
 }
-
-
-#: Their model-file fields (a model file may have any of them).
-TEST_TIME_FIELDS = {
-    "presentation_time_test": quantity(ms, 0, None, optional=True),
-    "input_split_test": quantity(1, 1, 100, optional=True),
-    "theta_test_spread": quantity(1, 0, 1, optional=True),
-    "threshold_raise_test": quantity(mV, 0, 100, optional=True),
-    "input_regular_test": quantity(1, 0, 1, integer=True, optional=True),
-}
+#: Their fields, for a model's spec (a model file may have any of them).
+TEST_TIME_FIELDS = {name: option[0] for name, option in TEST_TIME_OPTIONS.items()}
 
 
 def option_while_frozen(model, name, frozen):
-    """The model file's ``name`` (a float in the unit of :data:`TEST_TIME_OPTIONS`)
+    """The model file's ``name`` (a float in the SI unit of :data:`TEST_TIME_OPTIONS`)
     in a mode in which nothing learns (``frozen``); its neutral value while
     something learns or where the file does not set it."""
-    neutral, unit = TEST_TIME_OPTIONS[name]
+    _, neutral, unit = TEST_TIME_OPTIONS[name]
     if not frozen or name not in model.values:
         return neutral
     return float(quantity_in(model.values[name], unit))
@@ -574,6 +567,7 @@ class PresentationNetwork:
         table = np.zeros((self.chunk_slots, N_INPUT))
         table[: len(intensities)] = normalise_intensity_sum(
             intensities, quantity_in(self.model.values.get("input_intensity_sum", 0), 1))
+        first_budget = np.random.default_rng(seed)
         values = {
             # input_split times the spikes at 1/input_split the weight: the same drive
             "input_exc.w": np.asarray(state["weights"], dtype=float).ravel() / self.input_split,
@@ -584,9 +578,8 @@ class PresentationNetwork:
             "input.slot_start": 0.0,
             # each pixel's first budget (see POISSON_INPUT_STATE): Exp(1), or the
             # random phase U[0, 1) of a regular train
-            "input.spike_budget": (np.random.default_rng(seed).random(size=N_INPUT)
-                                   if self.input_regular else
-                                   np.random.default_rng(seed).exponential(size=N_INPUT)),
+            "input.spike_budget": (first_budget.random(size=N_INPUT) if self.input_regular
+                                   else first_budget.exponential(size=N_INPUT)),
         }
         if input_delay_max(self.model) > 0:
             if "input_delays" not in state:
