@@ -269,12 +269,6 @@ def presentation_time(model, frozen=False):
     return model["presentation_time"]
 
 
-def input_split(model, frozen=False):
-    """Factor on the input rates, and divisor of the input weights: the model
-    file's ``input_split_test`` in a mode in which nothing learns (``frozen``), else 1."""
-    return option_while_frozen(model, "input_split_test", frozen)
-
-
 @dataclass
 class Protocol:
     """Presentation timing in integer time steps."""
@@ -400,7 +394,8 @@ class PresentationNetwork:
         self.theta_test_spread = option_while_frozen(model, "theta_test_spread", self.frozen)
         self.threshold_raise = option_while_frozen(model, "threshold_raise_test", self.frozen)
         self.protocol = Protocol.from_model(model, frozen=self.frozen)
-        self.input_split = input_split(model, self.frozen)
+        # factor on the input rates and divisor of the input weights
+        self.input_split = option_while_frozen(model, "input_split_test", self.frozen)
         self.input_regular = option_while_frozen(model, "input_regular_test", self.frozen) > 0
         self.chunk_slots = int(chunk_slots)
         self.device_name = device_name

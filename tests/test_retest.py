@@ -19,12 +19,20 @@ def retest():
     return benchmark_script("retest")
 
 
-def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_path):
+@pytest.fixture(scope="module")
+def trained(data_dir, tmp_path_factory):
+    """A tiny finished sym-STDP run (read only: each test re-tests it into its own folder)."""
     # the size and chunk length of test_sym_stdp's runs: their compiled projects are reused
     config = RunConfig(model="sym-stdp", n_neurons=30, train_samples=200, assign_samples=50,
                        test_samples=100, chunk_slots=100, curve_window=100, seed=4,
                        device=TRAIN_DEVICE, data_dir=str(data_dir))
-    Run(config, tmp_path / "run", progress=False).run()
+    run_dir = tmp_path_factory.mktemp("retest") / "run"
+    Run(config, run_dir, progress=False).run()
+    return run_dir
+
+
+def test_retest_repeats_the_test_phase_of_a_trained_run(retest, trained, data_dir, tmp_path):
+    shutil.copytree(trained, tmp_path / "run")
     stored = json.loads((tmp_path / "run" / "results.json").read_text())
     figures = retest.retest(tmp_path / "run", tmp_path / "again")
     assert figures["repeated_exactly"] == {"test_counts": True, "test_labels": True,
@@ -60,15 +68,12 @@ def test_retest_repeats_the_test_phase_of_a_trained_run(retest, data_dir, tmp_pa
     assert np.array_equal(arrays["assign_labels"], train.labels[:30])
 
 
-def test_retest_workers_give_the_figures_of_one_process_in_the_order_named(
-        retest, data_dir, tmp_path):
-    """``--workers 2``: two runs at once, each in its own process, one results file."""
-    config = RunConfig(model="sym-stdp", n_neurons=30, train_samples=200, assign_samples=50,
-                       test_samples=100, chunk_slots=100, curve_window=100, seed=4,
-                       device=TRAIN_DEVICE, data_dir=str(data_dir))
-    Run(config, tmp_path / "run_b", progress=False).run()
-    shutil.copytree(tmp_path / "run_b", tmp_path / "run_a")
-    alone = retest.retest(tmp_path / "run_b", tmp_path / "alone" / "run_b")
+def test_retest_workers_give_the_figures_of_one_process_in_the_order_named(trained, tmp_path):
+    """``--workers 2``: two runs at once, each in its own process, one results file;
+    each repeats the stored test phase exactly, as one process does (test above)."""
+    for name in ("run_b", "run_a"):
+        shutil.copytree(trained, tmp_path / name)
+    stored = json.loads((trained / "results.json").read_text())
     command = [sys.executable, str(ROOT / "benchmarks" / "retest.py"),
                str(tmp_path / "run_b"), str(tmp_path / "run_a"), "--out",
                str(tmp_path / "pool"), "--name", "pooled", "--results-dir", str(tmp_path),
@@ -78,9 +83,10 @@ def test_retest_workers_give_the_figures_of_one_process_in_the_order_named(
     figures = json.loads((tmp_path / "pooled.json").read_text())
     assert [Path(run["run"]).name for run in figures["runs"]] == ["run_b", "run_a"]
     for run in figures["runs"]:
-        assert run["accuracies"] == alone["accuracies"]
-        assert run["repeated_exactly"] == alone["repeated_exactly"]
-        assert all(run["repeated_exactly"].values())
+        assert run["stored_accuracy"] == stored["accuracy"]
+        assert run["accuracies"] == {key: stored[key] for key in run["accuracies"]}
+        assert run["repeated_exactly"] == {"test_counts": True, "test_labels": True,
+                                           "test_outputs": True, "test_first_spikes": True}
     assert figures["command"].endswith("--workers 2")
     refused = subprocess.run(command[:3] + command[2:], capture_output=True, text=True)
     assert refused.returncode == 2 and "same name: run_b" in refused.stderr
