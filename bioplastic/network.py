@@ -532,7 +532,8 @@ class PresentationNetwork:
     def _thresholds(self, theta):
         """The adaptive thresholds to run with: as learned while anything learns;
         while nothing does, pulled towards their mean by ``theta_test_spread`` and
-        raised by ``threshold_raise_test`` (volts)."""
+        raised by ``threshold_raise_test`` (volts; sym-STDP's supervised stage may
+        raise them too, see :class:`bioplastic.sym_stdp.SymStdpNetwork`)."""
         theta = np.asarray(theta, dtype=float)
         if self.theta_test_spread != 1:
             theta = theta.mean() + self.theta_test_spread * (theta - theta.mean())

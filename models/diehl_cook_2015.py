@@ -79,8 +79,8 @@ Known deviations from the paper / original code
   decided; it costs nothing. Fashion-MNIST at 400 neurons with the Euclidean norm and mean
   thresholds (docs/diehl-cook-2015.md): 75.85 +- 0.44% with 1400 ms, 75.98 +-
   0.25% with an 8 mV raise; no target met. MNIST at 400 neurons, two epochs,
-  thresholds as learned: 89.985 +- 0.32% with an 11 mV raise (the best on
-  validation), against 89.77%.
+  thresholds as learned, six seeds: 89.975 +- 0.25% with an 11 mV raise (the
+  best on validation), against 89.73% without.
 * Neurons are integrated with exponential Euler (exact for fixed conductances) rather
   than forward Euler: when many inhibitory cells fire together, gi reaches thousands
   and a forward-Euler step of dt/tau_e x gi overshoots, which makes the network

@@ -212,26 +212,50 @@ def test_modes_learn_only_their_layers(model, mnist):
 
 
 @pytest.mark.usefixtures("numpy_target")
-def test_threshold_raise_test_raises_the_hidden_thresholds_only_in_test_mode(mnist):
+def test_threshold_raise_acts_at_test_and_with_its_switch_in_the_supervised_stage(mnist):
     """threshold_raise_test = 3 mV: the test network's hidden layer and SL fire as
-    with every theta 3 mV higher by hand; no training mode reads the value (the
-    supervised stage, whose hidden layer is frozen too, included)."""
+    with every theta 3 mV higher by hand, and no training mode reads the value.
+    With threshold_raise_supervised_stage = 1 as well, the supervised stage learns
+    the SL weights it learns with the thetas raised by hand and hands theta back
+    unraised; the hidden stage still does not read the raise."""
     model = sym_stdp.load_model(overrides={"max_retries": "0"})
     raised = sym_stdp.load_model(overrides={"max_retries": "0", "threshold_raise_test": "3*mV"})
+    switched = sym_stdp.load_model(overrides={"max_retries": "0", "threshold_raise_test": "3*mV",
+                                              "threshold_raise_supervised_stage": "1"})
     start = sym_stdp.initial_state(model, N, np.random.default_rng(2))
     start["theta"] = np.linspace(0.015, 0.025, N)
+    by_hand_state = dict(start, theta=start["theta"] + 0.003)
     _, with_raise = _chunk(raised, mnist, "test", state=dict(start))
-    _, by_hand = _chunk(model, mnist, "test", state=dict(start, theta=start["theta"] + 0.003))
+    _, by_hand = _chunk(model, mnist, "test", state=dict(by_hand_state))
     _, plain = _chunk(model, mnist, "test", state=dict(start))
     assert with_raise.counts.sum() > 0
     assert np.array_equal(with_raise.counts, by_hand.counts)
     assert np.array_equal(with_raise.final_outputs, by_hand.final_outputs)
     assert with_raise.counts.sum() < plain.counts.sum()
-    for mode in ("train_hidden", "train_supervised"):
-        trained_with, _ = _chunk(raised, mnist, mode, state=dict(start))
-        trained, _ = _chunk(model, mnist, mode, state=dict(start))
-        for key in ("weights", "theta", "supervised_weights"):
-            np.testing.assert_array_equal(trained_with[key], trained[key], err_msg=(mode, key))
+
+    learned = {name: _chunk(used, mnist, "train_supervised", state=dict(state))
+               for name, used, state in (("plain", model, start), ("raised", raised, start),
+                                         ("switched", switched, start),
+                                         ("by hand", model, by_hand_state))}
+    weights = {name: learned[name][0]["supervised_weights"] for name in learned}
+    np.testing.assert_array_equal(weights["raised"], weights["plain"])
+    np.testing.assert_array_equal(weights["switched"], weights["by hand"])
+    assert not np.array_equal(weights["switched"], weights["plain"])
+    assert 0 < learned["switched"][1].counts.sum() < learned["plain"][1].counts.sum()
+    np.testing.assert_array_equal(learned["switched"][1].counts, learned["by hand"][1].counts)
+    np.testing.assert_array_equal(learned["switched"][0]["theta"], start["theta"])
+
+    trained_with, _ = _chunk(switched, mnist, "train_hidden", state=dict(start))
+    trained, _ = _chunk(model, mnist, "train_hidden", state=dict(start))
+    for key in ("weights", "theta"):
+        np.testing.assert_array_equal(trained_with[key], trained[key], err_msg=key)
+
+
+@pytest.mark.parametrize("value", ["2", "0.5", "-1"])
+def test_threshold_raise_supervised_stage_other_than_0_or_1_is_refused_by_name(value):
+    from bioplastic.modelfile import ModelFileError
+    with pytest.raises(ModelFileError, match="threshold_raise_supervised_stage"):
+        sym_stdp.load_model(overrides={"threshold_raise_supervised_stage": value})
 
 
 @pytest.mark.parametrize("schedule", ["layer-by-layer", "simultaneous"])
