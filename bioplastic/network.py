@@ -392,7 +392,8 @@ class PresentationNetwork:
         # nothing learns (label assignment, test): the file's test-time options act
         self.frozen = not (self.hidden_plastic or self.output_plastic)
         self.theta_test_spread = option_while_frozen(model, "theta_test_spread", self.frozen)
-        self.threshold_raise = option_while_frozen(model, "threshold_raise_test", self.frozen)
+        self.threshold_raise = option_while_frozen(model, "threshold_raise_test",
+                                                   self._thresholds_raised())
         self.protocol = Protocol.from_model(model, frozen=self.frozen)
         # factor on the input rates and divisor of the input weights
         self.input_split = option_while_frozen(model, "input_split_test", self.frozen)
@@ -529,11 +530,15 @@ class PresentationNetwork:
         ``(None, None)`` without such a layer."""
         return None, None
 
+    def _thresholds_raised(self):
+        """Hook: whether ``threshold_raise_test`` acts in this mode (here: while
+        nothing learns)."""
+        return self.frozen
+
     def _thresholds(self, theta):
         """The adaptive thresholds to run with: as learned while anything learns;
-        while nothing does, pulled towards their mean by ``theta_test_spread`` and
-        raised by ``threshold_raise_test`` (volts; sym-STDP's supervised stage may
-        raise them too, see :class:`bioplastic.sym_stdp.SymStdpNetwork`)."""
+        while nothing does, pulled towards their mean by ``theta_test_spread``; and
+        raised by ``threshold_raise_test`` (volts) where :meth:`_thresholds_raised`."""
         theta = np.asarray(theta, dtype=float)
         if self.theta_test_spread != 1:
             theta = theta.mean() + self.theta_test_spread * (theta - theta.mean())

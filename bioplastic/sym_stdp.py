@@ -26,8 +26,7 @@ from .network import (COLUMN_NORMALISATION_STATE, COMMON_BUILDER_IDENTIFIERS, CO
                       COUNT_SPIKE, N_INPUT, OPTIONAL_STATE_KEYS, PRESENTATION_DECISION,
                       PRESENTATION_STATE, TEST_TIME_FIELDS, PresentationNetwork,
                       add_column_normalisation, add_input_delays, check_protocol,
-                      check_synapse_order, hidden_initial_state, option_while_frozen,
-                      quantity)
+                      check_synapse_order, hidden_initial_state, quantity)
 
 MODEL_FILE = "sym_stdp.py"
 N_CLASSES = 10
@@ -115,12 +114,6 @@ def phases(config):
     return training + [Phase("assign", "test", "assign"), Phase("test", "test", "test")]
 
 
-def raise_in_supervised_stage(model):
-    """Whether the model file's ``threshold_raise_test`` also acts in the
-    layer-by-layer schedule's supervised stage (``threshold_raise_supervised_stage``)."""
-    return int(model.values.get("threshold_raise_supervised_stage", 0)) == 1
-
-
 def column_sum_targets(model, n_neurons):
     """Synaptic scaling targets (eq. 7): beta x N_in x w_max for each layer."""
     return (float(model["scaling_beta"]) * N_INPUT * float(model["w_max"]),
@@ -142,12 +135,12 @@ class SymStdpNetwork(PresentationNetwork):
 
     _supervised_order_checked = False
 
-    def __init__(self, model, n_neurons, mode="train", *args, **kwargs):
-        super().__init__(model, n_neurons, mode, *args, **kwargs)
+    def _thresholds_raised(self):
         # The supervised stage's hidden layer is frozen too: with the file's switch
         # on, it runs raised as at test, so the SL learns from the spikes it will read.
-        if mode == "train_supervised" and raise_in_supervised_stage(model):
-            self.threshold_raise = option_while_frozen(model, "threshold_raise_test", True)
+        return self.frozen or (
+            self.mode == "train_supervised"
+            and int(self.model.values.get("threshold_raise_supervised_stage", 0)) == 1)
 
     def column_sum_target(self):
         return column_sum_targets(self.model, self.n_neurons)[0]
