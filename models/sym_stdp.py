@@ -84,7 +84,8 @@ Known deviations from the paper / original code
   hidden layer is frozen there too), so the SL learns from the raised hidden
   spikes it reads at test. Same run, 6 mV, supervised stage trained again:
   89.17% on the test set (91.36% on the validation run, against 91.22% with
-  the raise at test only); +0.33 over no raise, within one seed's noise.
+  the raise at test only); +0.33 over no raise, within one seed's noise. With
+  five epochs per stage (two seeds): 89.00 / 88.87% against 88.89 / 88.88%.
 * Readout (bioplastic's evaluation code, not this file): the answer is the SL
   neuron with the most spikes; of several with the same count, the one that fired
   first. The paper does not say how it breaks ties.
