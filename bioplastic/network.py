@@ -250,12 +250,12 @@ TEST_TIME_OPTIONS = {
 TEST_TIME_FIELDS = {name: option[0] for name, option in TEST_TIME_OPTIONS.items()}
 
 
-def option_while_frozen(model, name, frozen):
-    """The model file's ``name`` (a float in the SI unit of :data:`TEST_TIME_OPTIONS`)
-    in a mode in which nothing learns (``frozen``); its neutral value while
-    something learns or where the file does not set it."""
+def option_in_mode(model, name, acting):
+    """The model file's test-time option ``name`` (a float in the SI unit of
+    :data:`TEST_TIME_OPTIONS`) where it acts in this mode (``acting``: as a rule,
+    nothing learns); its neutral value elsewhere or where the file does not set it."""
     _, neutral, unit = TEST_TIME_OPTIONS[name]
-    if not frozen or name not in model.values:
+    if not acting or name not in model.values:
         return neutral
     return float(quantity_in(model.values[name], unit))
 
@@ -264,7 +264,7 @@ def presentation_time(model, frozen=False):
     """How long each image is shown: ``presentation_time_test``, where the model
     file sets it above 0, in a mode in which nothing learns (``frozen``: label
     assignment and test), else ``presentation_time``."""
-    if option_while_frozen(model, "presentation_time_test", frozen) > 0:
+    if option_in_mode(model, "presentation_time_test", frozen) > 0:
         return model["presentation_time_test"]
     return model["presentation_time"]
 
@@ -391,13 +391,13 @@ class PresentationNetwork:
         self.hidden_plastic, self.output_plastic = self.MODES[mode]
         # nothing learns (label assignment, test): the file's test-time options act
         self.frozen = not (self.hidden_plastic or self.output_plastic)
-        self.theta_test_spread = option_while_frozen(model, "theta_test_spread", self.frozen)
-        self.threshold_raise = option_while_frozen(model, "threshold_raise_test",
-                                                   self._thresholds_raised())
+        self.theta_test_spread = option_in_mode(model, "theta_test_spread", self.frozen)
+        self.threshold_raise = option_in_mode(model, "threshold_raise_test",
+                                              self._thresholds_raised())
         self.protocol = Protocol.from_model(model, frozen=self.frozen)
         # factor on the input rates and divisor of the input weights
-        self.input_split = option_while_frozen(model, "input_split_test", self.frozen)
-        self.input_regular = option_while_frozen(model, "input_regular_test", self.frozen) > 0
+        self.input_split = option_in_mode(model, "input_split_test", self.frozen)
+        self.input_regular = option_in_mode(model, "input_regular_test", self.frozen) > 0
         self.chunk_slots = int(chunk_slots)
         self.device_name = device_name
         self.network = CompiledNetwork(

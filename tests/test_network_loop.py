@@ -65,6 +65,7 @@ def _counter_network(two_clocks):
 
 
 @needs_standalone
+@pytest.mark.usefixtures("numpy_target")  # the runtime side: nothing to compile
 @pytest.mark.parametrize("two_clocks", [False, True])
 def test_networks_with_one_or_two_clocks_run_every_object_when_due(two_clocks, tmp_path):
     results = {}
