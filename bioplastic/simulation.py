@@ -14,6 +14,7 @@ thresholds, the stimulus table and a random seed) is handed over:
 """
 
 import contextlib
+import filecmp
 import functools
 import gc
 import io
@@ -24,6 +25,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -137,7 +139,7 @@ class CompiledNetwork:
                     _seed_from_sibling(self.directory)
                 lean_loop = (writing_lean_network_loop(brian2.get_device())
                              if device_name == "cpp_standalone" else contextlib.nullcontext())
-                with lean_loop:
+                with lean_loop, replacing_static_arrays(brian2.get_device()):
                     device.build(directory=str(self.directory), run=False,
                                  compile=export.get("build", True), with_output=False)
             self._results = f"results-{_HOST}-{os.getpid()}-{id(self):x}"
@@ -502,6 +504,51 @@ def _seed_from_sibling(directory):
                         ignore=shutil.ignore_patterns("results*", "static_arrays"))
     logger.info("project %s starts from the compiled files of %s", directory.name,
                 sibling.name)
+
+
+@contextlib.contextmanager
+def replacing_static_arrays(standalone_device):
+    """Within this context, a build leaves other processes' runs of the project alone.
+
+    Brian2 rewrites every static array (initial values, synapse indices) in place at
+    each build, so a process that builds a cached project (same network, other
+    data) truncated the files that another process's running program was reading:
+    that program then created no synapses or read stale values, silently. Here the
+    arrays are written to a scratch folder first; a file whose contents changed
+    replaces the old one in one rename, and an unchanged one is not touched.
+
+    Parameters
+    ----------
+    standalone_device : brian2.devices.cpp_standalone.CPPStandaloneDevice
+        The device object itself (``brian2.get_device()``), not Brian2's proxy.
+    """
+    previous = vars(standalone_device).get("write_static_arrays")
+    original = standalone_device.write_static_arrays
+
+    def write_static_arrays(directory):
+        # named as this process's results, so that a killed build's scratch folder
+        # is removed with them (_remove_leftovers)
+        scratch = Path(tempfile.mkdtemp(prefix=f"results-{_HOST}-{os.getpid()}-static-",
+                                        dir=directory))
+        try:
+            (scratch / "static_arrays").mkdir()
+            original(str(scratch))
+            target = Path(directory) / "static_arrays"
+            for written in (scratch / "static_arrays").iterdir():
+                old = target / written.name
+                if not (old.exists() and filecmp.cmp(written, old, shallow=False)):
+                    os.replace(written, old)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    standalone_device.write_static_arrays = write_static_arrays
+    try:
+        yield
+    finally:
+        if previous is None:
+            del standalone_device.write_static_arrays
+        else:
+            standalone_device.write_static_arrays = previous
 
 
 def _remove_leftovers(directory):
