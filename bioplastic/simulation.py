@@ -131,6 +131,7 @@ class CompiledNetwork:
                 # vectorised exp (before the prelude, which is built with its flags)
                 use_vector_math(device, self.directory, cache)
                 use_prelude(device, cache)
+            sort_clock_starts(brian2.get_device())
             logger.info("compiling the C++ standalone project in %s", self.directory)
             # Several processes may share a project (same network, other data): build
             # under a lock, and give each process its own results folder.
@@ -504,6 +505,38 @@ def _seed_from_sibling(directory):
                         ignore=shutil.ignore_patterns("results*", "static_arrays"))
     logger.info("project %s starts from the compiled files of %s", directory.name,
                 sibling.name)
+
+
+def sort_clock_starts(standalone_device):
+    """Write the clocks' start values into ``main.cpp`` in a fixed order.
+
+    Brian2 queues them while it iterates over a set of clocks, whose order changes
+    from process to process. ``main.cpp`` then differed at every build of a cached
+    project, and ``make`` ran ``g++ -MM`` on every source, compiled ``main.cpp`` and
+    linked the program again (about 3 s per project and process, and a new program
+    file under the feet of another process about to start it). Each queued value
+    sets an array of its own, so their order within a run of them does not matter.
+
+    Parameters
+    ----------
+    standalone_device : brian2.devices.cpp_standalone.CPPStandaloneDevice
+        The device object itself (``brian2.get_device()``), after the network's run.
+    """
+    clock_arrays = {standalone_device.get_array_name(clock.variables[name])
+                    for clock in standalone_device.clocks for name in ("t", "timestep")}
+
+    def sets_a_clock(entry):
+        return entry[0] == "set_by_single_value" and entry[1][0] in clock_arrays
+
+    queue = standalone_device.main_queue
+    start = 0
+    while start < len(queue):
+        end = start
+        while end < len(queue) and sets_a_clock(queue[end]):
+            end += 1
+        if end > start:
+            queue[start:end] = sorted(queue[start:end], key=lambda entry: entry[1][0])
+        start = end + 1
 
 
 @contextlib.contextmanager

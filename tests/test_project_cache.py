@@ -1,5 +1,7 @@
 """Compiled standalone projects shared by processes (bioplastic/simulation.py)."""
 
+import gc
+
 import numpy as np
 from brian2 import NeuronGroup, Synapses, ms
 
@@ -60,3 +62,65 @@ def test_a_build_never_rewrites_static_arrays_another_process_may_be_reading(tmp
         np.testing.assert_array_equal(np.frombuffer(reader.read(), dtype=np.int32),
                                       [0, 1, 2])
     assert not [path for path in directory.iterdir() if "-static-" in path.name]
+
+
+def _clocked_group():
+    """A group with three operations on clocks of their own, besides the default one."""
+    group = NeuronGroup(2, """x : 1
+                              seed : integer (shared)""", name="clocked", namespace={})
+    for k, dt in enumerate((0.2, 0.3, 0.5)):
+        group.run_regularly(f"x += {k + 1}", dt=dt * ms, name=f"every_{k}")
+    return {"group": group}
+
+
+@needs_standalone
+def test_clock_starts_are_written_in_one_order_whatever_the_set_order(tmp_path):
+    """Brian2 queues each clock's start values while iterating over a set, whose order
+    changes from process to process; sorted, they make the same main.cpp."""
+    import brian2
+    from brian2 import Network, device, set_device
+    from bioplastic.simulation import sort_clock_starts
+    set_device("cpp_standalone", build_on_run=False, directory=str(tmp_path / "p"))
+    try:
+        Network(*_clocked_group().values()).run(1 * ms, namespace={})
+        queue = brian2.get_device().main_queue
+        clock_entries = [k for k, entry in enumerate(queue)
+                         if entry[0] == "set_by_single_value"
+                         and entry[1][0].endswith(("clock_t", "clock_timestep"))]
+        assert len(clock_entries) == 2 * 4  # t and timestep of four clocks
+        # they form one run in the queue, as Brian2 writes them
+        assert clock_entries == list(range(clock_entries[0], clock_entries[-1] + 1))
+        orders = []
+        for permutation in (lambda part: part, lambda part: part[::-1],
+                            lambda part: part[1::2] + part[::2]):
+            first, last = clock_entries[0], clock_entries[-1] + 1
+            queue[first:last] = permutation(queue[first:last])
+            sort_clock_starts(brian2.get_device())
+            orders.append(list(queue))
+        assert orders[0] == orders[1] == orders[2]
+    finally:
+        device.reinit()
+        device.activate()
+        queue = None
+        gc.collect()  # the clocks, whose names a later network would otherwise avoid
+
+
+@needs_standalone
+def test_building_a_compiled_project_again_compiles_and_links_nothing(tmp_path):
+    """A second process's build of a cached project (same network) leaves the program
+    and its sources as they were: no g++ -MM, no compile, no link."""
+    def run():
+        network = CompiledNetwork(_clocked_group, 1 * ms, 0.1 * ms, "cpp_standalone",
+                                  "clocked-abc123", ("group", "seed"), cache_dir=tmp_path)
+        try:
+            network.run({}, {}, seed=1)
+            return network.directory, network.get("group.x")
+        finally:
+            network.close()
+
+    directory, first = run()
+    watched = ["main", "main.cpp", "main.o", "make.deps"]
+    before = {name: (directory / name).stat().st_mtime_ns for name in watched}
+    _, again = run()
+    np.testing.assert_array_equal(again, first)
+    assert {name: (directory / name).stat().st_mtime_ns for name in watched} == before
