@@ -3,7 +3,8 @@
 Diehl & Cook's network (and the sym-STDP hidden layer) classify by letting each
 excitatory neuron learn a prototype image and voting with the labels assigned to
 the neurons. Its ideal is a nearest-prototype classifier: K prototypes found by
-k-means (scikit-learn) on all 60,000 L2-normalised training images, each labelled
+k-means (scikit-learn) on all 60,000 L2-normalised training images (on the first
+N with ``--fit-samples N``), each labelled
 by Diehl & Cook's assignment from the first ``--assign-samples`` training images
 (the images the network's labels come from), and each test image answered by its
 nearest prototype's label. This puts the accuracy targets of a K-neuron network
@@ -43,6 +44,9 @@ def main(argv=None):
                         metavar="K", help="numbers of prototypes (network sizes)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3],
                         help="k-means initialisations")
+    parser.add_argument("--fit-samples", type=int, default=None, metavar="N",
+                        help="find the prototypes in the first N training images "
+                             "(default: all)")
     parser.add_argument("--assign-samples", type=int, default=10000,
                         help="label the prototypes with the first this many training images")
     parser.add_argument("--data-dir", default=str(HERE.parent.parent / "shared" / "data"))
@@ -52,15 +56,19 @@ def main(argv=None):
     if not 0 < args.assign_samples <= len(train.images):
         parser.error(f"--assign-samples must be in 1..{len(train.images)}, "
                      f"got {args.assign_samples}")
+    fit_samples = len(train.images) if args.fit_samples is None else args.fit_samples
+    if not 0 < fit_samples <= len(train.images):
+        parser.error(f"--fit-samples must be in 1..{len(train.images)}, got {fit_samples}")
     train_x, test_x = intensities(train.images), intensities(test.images)
     assign = (train_x[:args.assign_samples], train.labels[:args.assign_samples])
     tic = time.time()
-    accuracy = {str(k): [prototype_readout(train_x, train.labels, test_x, test.labels, k,
+    fit_x, fit_y = train_x[:fit_samples], train.labels[:fit_samples]
+    accuracy = {str(k): [prototype_readout(fit_x, fit_y, test_x, test.labels, k,
                                            seed, assign=assign) for seed in args.seeds]
                 for k in args.prototypes}
     result = {
         "config": {"dataset": args.dataset, "prototypes": args.prototypes,
-                   "seeds": args.seeds, "fit_samples": len(train.images),
+                   "seeds": args.seeds, "fit_samples": fit_samples,
                    "assign_samples": args.assign_samples, "test_samples": len(test.images)},
         "accuracy": accuracy,
         "total_seconds": time.time() - tic,

@@ -380,7 +380,8 @@ def prototype_section():
              "Diehl & Cook's network and the sym-STDP hidden layer classify with neurons "
              "that each learn a prototype image. Their ideal is a nearest-prototype "
              "classifier: K k-means prototypes (scikit-learn) of all 60,000 "
-             "L2-normalised training images, labelled by Diehl & Cook's assignment from "
+             "L2-normalised training images (of the first N where the command says "
+             "`--fit-samples N`), labelled by Diehl & Cook's assignment from "
              "the first `assign_samples` training images, each test image answered by its "
              "nearest prototype's label (`benchmarks/pixel_prototypes.py`; not a spiking "
              "model). Full test sets; mean ± sample sd over k-means seeds.", "",
