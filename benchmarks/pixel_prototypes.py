@@ -4,10 +4,9 @@ Diehl & Cook's network (and the sym-STDP hidden layer) classify by letting each
 excitatory neuron learn a prototype image and voting with the labels assigned to
 the neurons. Its ideal is a nearest-prototype classifier: K prototypes found by
 k-means (scikit-learn) on all 60,000 L2-normalised training images (on the first
-N with ``--fit-samples N``), each labelled
-by Diehl & Cook's assignment from the first ``--assign-samples`` training images
-(the images the network's labels come from), and each test image answered by its
-nearest prototype's label. This puts the accuracy targets of a K-neuron network
+N with ``--fit-samples N``), each labelled by Diehl & Cook's assignment from the
+first ``--assign-samples`` training images (the images the network's labels come
+from), and each test image answered by its nearest prototype's label. This puts the accuracy targets of a K-neuron network
 next to what K ideal prototypes reach on the same images. It is not a spiking
 model, nor a strict bound (the network's vote may average several neurons); the
 voting rule is :func:`conv_features.prototype_readout`'s.

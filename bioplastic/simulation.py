@@ -20,6 +20,7 @@ import gc
 import io
 import hashlib
 import importlib
+import itertools
 import logging
 import os
 import re
@@ -528,15 +529,12 @@ def sort_clock_starts(standalone_device):
     def sets_a_clock(entry):
         return entry[0] == "set_by_single_value" and entry[1][0] in clock_arrays
 
-    queue = standalone_device.main_queue
-    start = 0
-    while start < len(queue):
-        end = start
-        while end < len(queue) and sets_a_clock(queue[end]):
-            end += 1
-        if end > start:
-            queue[start:end] = sorted(queue[start:end], key=lambda entry: entry[1][0])
-        start = end + 1
+    ordered = []
+    for clock_values, entries in itertools.groupby(standalone_device.main_queue,
+                                                   key=sets_a_clock):
+        ordered.extend(sorted(entries, key=lambda entry: entry[1][0]) if clock_values
+                       else entries)
+    standalone_device.main_queue[:] = ordered
 
 
 @contextlib.contextmanager
