@@ -6,10 +6,11 @@ the neurons. Its ideal is a nearest-prototype classifier: K prototypes found by
 k-means (scikit-learn) on all 60,000 L2-normalised training images (on the first
 N with ``--fit-samples N``), each labelled by Diehl & Cook's assignment from the
 first ``--assign-samples`` training images (the images the network's labels come
-from), and each test image answered by its nearest prototype's label. This puts the accuracy targets of a K-neuron network
-next to what K ideal prototypes reach on the same images. It is not a spiking
-model, nor a strict bound (the network's vote may average several neurons); the
-voting rule is :func:`conv_features.prototype_readout`'s.
+from), and each test image answered by its nearest prototype's label. This puts
+the accuracy targets of a K-neuron network next to what K ideal prototypes reach
+on the same images. It is not a spiking model, nor a strict bound (the network's
+vote may average several neurons); the voting rule is
+:func:`conv_features.prototype_readout`'s.
 
 Usage (the table in docs/benchmarks.md came from)::
 

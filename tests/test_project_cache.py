@@ -5,7 +5,7 @@ import gc
 import numpy as np
 from brian2 import NeuronGroup, Synapses, ms
 
-from bioplastic.simulation import CompiledNetwork
+from bioplastic.simulation import CompiledNetwork, sort_clock_starts
 from conftest import needs_standalone
 
 
@@ -22,14 +22,20 @@ def _wired(sources, targets):
     return build
 
 
-def _incoming(build, cache):
-    network = CompiledNetwork(build, 1 * ms, 0.1 * ms, "cpp_standalone", "wired-abc123",
+def _build_and_run(build, key, variable, cache):
+    """Build (or reuse) the project ``key`` in ``cache``, run it for 1 ms and return
+    its folder and the value of ``variable``."""
+    network = CompiledNetwork(build, 1 * ms, 0.1 * ms, "cpp_standalone", key,
                               ("group", "seed"), cache_dir=cache)
     try:
         network.run({}, {}, seed=1)
-        return network.directory, network.get("group.incoming")
+        return network.directory, network.get(variable)
     finally:
         network.close()
+
+
+def _incoming(build, cache):
+    return _build_and_run(build, "wired-abc123", "group.incoming", cache)
 
 
 def _arrays(directory):
@@ -79,7 +85,6 @@ def test_clock_starts_are_written_in_one_order_whatever_the_set_order(tmp_path):
     changes from process to process; sorted, they make the same main.cpp."""
     import brian2
     from brian2 import Network, device, set_device
-    from bioplastic.simulation import sort_clock_starts
     set_device("cpp_standalone", build_on_run=False, directory=str(tmp_path / "p"))
     try:
         Network(*_clocked_group().values()).run(1 * ms, namespace={})
@@ -109,18 +114,9 @@ def test_clock_starts_are_written_in_one_order_whatever_the_set_order(tmp_path):
 def test_building_a_compiled_project_again_compiles_and_links_nothing(tmp_path):
     """A second process's build of a cached project (same network) leaves the program
     and its sources as they were: no g++ -MM, no compile, no link."""
-    def run():
-        network = CompiledNetwork(_clocked_group, 1 * ms, 0.1 * ms, "cpp_standalone",
-                                  "clocked-abc123", ("group", "seed"), cache_dir=tmp_path)
-        try:
-            network.run({}, {}, seed=1)
-            return network.directory, network.get("group.x")
-        finally:
-            network.close()
-
-    directory, first = run()
+    directory, first = _build_and_run(_clocked_group, "clocked-abc123", "group.x", tmp_path)
     watched = ["main", "main.cpp", "main.o", "make.deps"]
     before = {name: (directory / name).stat().st_mtime_ns for name in watched}
-    _, again = run()
+    _, again = _build_and_run(_clocked_group, "clocked-abc123", "group.x", tmp_path)
     np.testing.assert_array_equal(again, first)
     assert {name: (directory / name).stat().st_mtime_ns for name in watched} == before
