@@ -101,6 +101,7 @@ SPEC = ModelSpec(
         "batch_samples": quantity(1, 1, 100000, integer=True),
         "fc_w_max": quantity(1, 0, None, low_exclusive=True),
         "fc_column_sum": quantity(1, 0, None, low_exclusive=True),
+        "fc_column_norm_order": quantity(1, 1, 2, integer=True, optional=True),
         "w_init_max_fc": quantity(1, 0, None, low_exclusive=True),
         "conv_eqs": Field("equations"),
         "conv_threshold": Field("expression"),
@@ -472,7 +473,8 @@ class AdaptiveConvNetwork:
                              when="start", order=-4, name="fc_run_regularly_batch")
             pool_fc.run_regularly(model["fc_synapse_update"], dt=batch_period, when="start",
                                   order=-3, name="pool_fc_run_regularly_update")
-            add_column_normalisation(pool_fc, "fc_column_sum", batch_period)
+            add_column_normalisation(pool_fc, "fc_column_sum", batch_period,
+                                     order=int(model.values.get("fc_column_norm_order", 1)))
         objects.update(self._layer_max(fc, "fc", namespace))
         fc_lateral = Synapses(fc, fc, on_pre=model["lateral_on_pre"], method=method,
                               name="fc_lateral", namespace=namespace)

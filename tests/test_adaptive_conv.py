@@ -226,8 +226,11 @@ def test_runtime_and_standalone_agree_exactly(images):
     assert counts_a.sum() > 0
 
 
-def test_fc_training_keeps_column_sums_and_learns(images):
-    model = ac.load_model(overrides=SMALL)
+@pytest.mark.parametrize("order", [1, 2])
+def test_fc_training_keeps_column_sums_and_learns(images, order):
+    """order 1: every column sums to fc_column_sum (eq. 10); 2: its Euclidean norm
+    is fc_column_sum (``fc_column_norm_order``, not in the paper)."""
+    model = ac.load_model(overrides={**SMALL, "fc_column_norm_order": str(order)})
     state = ac.initial_state(model, 6, np.random.default_rng(4))
     before = state["fc_weights"].copy()
     network = _network(model, "fc_train", chunk_slots=4)
@@ -236,8 +239,11 @@ def test_fc_training_keeps_column_sums_and_learns(images):
     finally:
         network.close()
     assert result.final_counts.shape == (4, 6)
-    np.testing.assert_allclose(state["fc_weights"].sum(axis=0),
+    np.testing.assert_allclose(np.linalg.norm(state["fc_weights"], ord=order, axis=0),
                                float(model["fc_column_sum"]), rtol=1e-9)
+    other = 3 - order  # and not the other norm
+    assert not np.allclose(np.linalg.norm(state["fc_weights"], ord=other, axis=0),
+                           float(model["fc_column_sum"]), rtol=1e-3)
     assert np.all(state["fc_weights"] >= 0)
     assert not np.allclose(state["fc_weights"], before)
     assert np.all(state["theta_plus"] >= 0) and state["theta_plus"].max() > 0
@@ -331,6 +337,11 @@ def test_bad_input_is_named(images):
         ac.AdaptiveConvNetwork(model, 6, "train")
     with pytest.raises(ValueError, match="divisible"):
         RunConfig(model="adaptive-conv", train_samples=15, balanced=True).validate()
+
+
+def test_fc_column_norm_order_is_one_or_two():
+    with pytest.raises(ModelFileError, match="fc_column_norm_order"):
+        ac.load_model(overrides={"fc_column_norm_order": "3"})
 
 
 def test_model_file_geometry_is_checked(tmp_path):
