@@ -19,6 +19,14 @@ approach: K prototypes found by k-means (scikit-learn) on the L2-normalised
 counts of the fit images, each labelled by Diehl & Cook's assignment from the
 fit images it wins, and each test image answered by the label of its nearest
 prototype (one winner per image, as the fully connected layer is trained).
+``--nearest-neighbour`` adds the instance-based readout that no voting layer of
+fewer neurons than fit images can beat by storing them: each test image gets the
+label of the fit image whose counts are most cosine-similar to its own
+(scikit-learn's 1-nearest-neighbour classifier).
+
+``--pixels`` runs the same readouts on the images' pixels instead of the
+pooled counts (no network is simulated): a baseline that says whether the
+convolution layer's features help a prototype readout at all.
 
 Usage (the table in docs/benchmarks.md came from)::
 
@@ -29,8 +37,12 @@ Usage (the table in docs/benchmarks.md came from)::
     python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3
     python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3 \
         --set kernels=64
+    python benchmarks/conv_features.py --dataset mnist --fit-samples 20000 \
+        --eval-samples 10000 --prototypes 400 1600 6400 --nearest-neighbour [--pixels]
 
-Writes ``benchmarks/results/adaptive_conv_features_<dataset>_<K>x<k>_fit<N>[_random].json``.
+Writes ``benchmarks/results/adaptive_conv_features_<dataset>_<K>x<k>_fit<N>[_eval<M>][_random].json``
+(``..._<dataset>_pixels_fit<N>[_eval<M>].json`` with ``--pixels``; ``_eval<M>``
+where M is not the default 2,000).
 """
 
 import argparse
@@ -42,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from bioplastic import evaluation
+from bioplastic.atomicfile import write_text_atomically
 from bioplastic.adaptive_conv import AdaptiveConvNetwork, initial_state, load_model
 from bioplastic.datasets import load_dataset
 from bioplastic.training import machine_info
@@ -130,6 +143,13 @@ def prototype_readout(fit_x, fit_y, eval_x, eval_y, n_prototypes, seed=0, assign
     return winner_vote(assign_won, assign_y, nearest(eval_x), eval_y, n_prototypes)
 
 
+def nearest_neighbour_readout(fit_x, fit_y, eval_x, eval_y):
+    """Accuracy when each eval image takes the label of its most cosine-similar fit image."""
+    from sklearn.neighbors import KNeighborsClassifier
+    model = KNeighborsClassifier(n_neighbors=1, metric="cosine", algorithm="brute")
+    return float(model.fit(fit_x.astype(float), fit_y).score(eval_x.astype(float), eval_y))
+
+
 def winner_vote(assign_won, assign_y, eval_won, eval_y, n_prototypes):
     """Accuracy when each image is answered by the label of the prototype it is
     nearest to (``*_won``: its index), the labels assigned from the ``assign``
@@ -155,6 +175,12 @@ def main(argv=None):
     parser.add_argument("--prototypes", type=int, nargs="*", default=[], metavar="K",
                         help="also score a nearest-prototype vote with K k-means "
                              "prototypes (the voting layer's best case)")
+    parser.add_argument("--nearest-neighbour", action="store_true",
+                        help="also score the 1-nearest-neighbour readout (cosine) "
+                             "over the fit images")
+    parser.add_argument("--pixels", action="store_true",
+                        help="read out the images' pixels instead of the pooled "
+                             "counts (a baseline; nothing is simulated)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     overrides = dict(item.split("=", 1) for item in args.set)
     model = load_model(overrides=overrides)
@@ -163,63 +189,94 @@ def main(argv=None):
     if args.train_samples + args.fit_samples > len(train.images):
         parser.error(f"--train-samples + --fit-samples must not exceed the "
                      f"{len(train.images)} training images")
+    if not 0 < args.eval_samples <= len(test.images):
+        parser.error(f"--eval-samples must be between 1 and {len(test.images)}, "
+                     f"got {args.eval_samples}")
     flat = lambda images: images.reshape(len(images), -1) / 255.0  # noqa: E731
     train_x, test_x = flat(train.images), flat(test.images)
-    state = initial_state(model, 1, np.random.default_rng(args.seed))
-    tic = time.time()
-    if args.train_samples:
-        network = AdaptiveConvNetwork(model, 1, "conv_train", args.device,
-                                      chunk_slots=args.chunk_slots)
-        for start in range(0, args.train_samples, args.chunk_slots):
-            stop = min(start + args.chunk_slots, args.train_samples)
-            network.run_chunk(state, train_x[start:stop])
-        network.close()
-    train_seconds = time.time() - tic
-    # the fully connected layer (one neuron, never read) is only there for test mode
-    network = AdaptiveConvNetwork(model, 1, "test", args.device,
-                                  chunk_slots=args.chunk_slots, record_conv=True)
     fit = slice(args.train_samples, args.train_samples + args.fit_samples)
-    fit_x = features(network, state, train_x[fit], args.chunk_slots)
-    eval_x = features(network, state, test_x[:args.eval_samples], args.chunk_slots)
-    network.close()
-    accuracy, best_c, validation = linear_readout(fit_x, train.labels[fit], eval_x,
-                                                  test.labels[:args.eval_samples])
-    prototypes = {str(k): prototype_readout(fit_x, train.labels[fit], eval_x,
-                                            test.labels[:args.eval_samples], k, args.seed)
+    tic = time.time()
+    train_seconds = 0.0
+    if args.pixels:
+        fit_x, eval_x = train_x[fit], test_x[:args.eval_samples]
+        config = {"features_of": "pixels"}
+    else:
+        fit_x, eval_x, train_seconds, geometry = convolution_counts(
+            model, args, train_x[:args.train_samples], train_x[fit],
+            test_x[:args.eval_samples])
+        config = {"kernels": geometry.kernels, "kernel_size": geometry.kernel_size}
+    fit_y, eval_y = train.labels[fit], test.labels[:args.eval_samples]
+    accuracy, best_c, validation = linear_readout(fit_x, fit_y, eval_x, eval_y)
+    prototypes = {str(k): prototype_readout(fit_x, fit_y, eval_x, eval_y, k, args.seed)
                   for k in args.prototypes}
-    geometry = network.geometry
     result = {
-        "config": {"model": "adaptive-conv", "dataset": args.dataset,
-                   "kernels": geometry.kernels, "kernel_size": geometry.kernel_size,
+        "config": {"model": "adaptive-conv", "dataset": args.dataset, **config,
                    "train_samples": args.train_samples, "fit_samples": args.fit_samples,
                    "eval_samples": args.eval_samples, "seed": args.seed,
                    "device": args.device, "overrides": overrides},
         "linear_accuracy": accuracy, "best_C": best_c,
         "prototype_accuracy": prototypes,
         "validation_accuracy": {str(c): v for c, v in validation.items()},
-        "features": geometry.n_features,
-        "pooled_spikes_per_image": float(fit_x.sum(axis=1).mean()),
-        "train_seconds": train_seconds, "total_seconds": time.time() - tic,
-        "machine": machine_info(),
+        "features": int(fit_x.shape[1]),
+        "train_seconds": train_seconds, "machine": machine_info(),
         "benchmark": {"command": "python benchmarks/conv_features.py "
                       + " ".join(sys.argv[1:] if argv is None else argv),
                       "date": time.strftime("%Y-%m-%d")},
     }
-    name = (f"adaptive_conv_features_{args.dataset}_{geometry.kernels}x"
-            f"{geometry.kernel_size}_fit{args.fit_samples}"
-            f"{'' if args.train_samples else '_random'}")
+    if not args.pixels:
+        result["pooled_spikes_per_image"] = float(fit_x.sum(axis=1).mean())
+    if args.nearest_neighbour:
+        result["nearest_neighbour_accuracy"] = nearest_neighbour_readout(
+            fit_x, fit_y, eval_x, eval_y)
+    result["total_seconds"] = time.time() - tic
+    what = ("pixels" if args.pixels else f"{config['kernels']}x{config['kernel_size']}")
+    name = (f"adaptive_conv_features_{args.dataset}_{what}_fit{args.fit_samples}"
+            f"{'' if args.eval_samples == 2000 else f'_eval{args.eval_samples}'}"
+            f"{'' if args.train_samples or args.pixels else '_random'}")
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / f"{name}.json").write_text(json.dumps(result, indent=2))
-    print(f"{args.dataset}, {geometry.kernels} kernels of {geometry.kernel_size} x "
-          f"{geometry.kernel_size}, trained on {args.train_samples} images: a logistic "
-          f"regression on the {geometry.n_features} pooled spike counts of "
+    write_text_atomically(HERE / "results" / f"{name}.json", json.dumps(result, indent=2))
+    source = ("pixels" if args.pixels else
+              f"{result['features']} pooled spike counts ({config['kernels']} kernels of "
+              f"{config['kernel_size']} x {config['kernel_size']}, trained on "
+              f"{args.train_samples} images)")
+    print(f"{args.dataset}: a logistic regression on the {source} of "
           f"{args.fit_samples} images scores {100 * accuracy:.2f}% on "
           f"{args.eval_samples} test images (C = {best_c})")
     for k, value in prototypes.items():
         print(f"nearest of {k} k-means prototypes (labels by assignment): "
               f"{100 * value:.2f}%")
+    if args.nearest_neighbour:
+        print(f"nearest fit image (1-NN, cosine): "
+              f"{100 * result['nearest_neighbour_accuracy']:.2f}%")
     print(f"machine: {result['machine']}")
     return result
+
+
+def convolution_counts(model, args, train_images, fit_images, eval_images):
+    """Train the kernels on ``train_images``, then count the pooled spikes of the
+    frozen layer for the fit and eval images.
+
+    Returns
+    -------
+    tuple
+        ``(fit_counts, eval_counts, train_seconds, geometry)``.
+    """
+    state = initial_state(model, 1, np.random.default_rng(args.seed))
+    tic = time.time()
+    if len(train_images):
+        network = AdaptiveConvNetwork(model, 1, "conv_train", args.device,
+                                      chunk_slots=args.chunk_slots)
+        for start in range(0, len(train_images), args.chunk_slots):
+            network.run_chunk(state, train_images[start:start + args.chunk_slots])
+        network.close()
+    train_seconds = time.time() - tic
+    # the fully connected layer (one neuron, never read) is only there for test mode
+    network = AdaptiveConvNetwork(model, 1, "test", args.device,
+                                  chunk_slots=args.chunk_slots, record_conv=True)
+    fit_x = features(network, state, fit_images, args.chunk_slots)
+    eval_x = features(network, state, eval_images, args.chunk_slots)
+    network.close()
+    return fit_x, eval_x, train_seconds, network.geometry
 
 
 if __name__ == "__main__":

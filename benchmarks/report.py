@@ -230,6 +230,8 @@ def _few_shot_groups(split="test"):
     """
     few = {}
     for result in _load("adaptive_conv_few_shot_*.json"):
+        if "config" not in result:  # the pixel baseline (_few_shot_pixel_baseline)
+            continue
         cfg = result["config"]
         if cfg.get("test_split", "test") != split:
             continue
@@ -316,22 +318,28 @@ def conv_section():
                                           f"# {r['benchmark']['date']}" for r in ablation]
         lines += ["", _machines_line(ablation), ""]
     few, screened = _few_shot_groups(), _few_shot_groups("validation")
+    baseline = _few_shot_pixel_baseline("")
     lines += _few_shot_table(
         few, "Few-shot MNIST (training images drawn with the seed, the same number per "
-        "class; labels assigned with the same images; mean ± sample sd over the seeds).",
-        ("accuracy, mean ± sd", "presentations per layer", "neurons", "paper (SNN)",
-         "paper (ANN)"),
-        lambda size, cfg: [size * cfg["epochs"], cfg["n_neurons"]] + [
+        "class; labels assigned with the same images; mean ± sample sd over the seeds). "
+        "The pixel 1-NN column answers each test image with the label of the most "
+        "cosine-similar of the same drawn images, pixel by pixel, with no network "
+        "(`few_shot.py --pixel-baseline`, seeds 1-3).",
+        ("accuracy, mean ± sd", "presentations per layer", "neurons", "pixel 1-NN",
+         "paper (SNN)", "paper (ANN)"),
+        lambda size, cfg: [size * cfg["epochs"], cfg["n_neurons"], baseline(size)] + [
             "" if paper is None else f"{paper:.2f}%"
             for paper in FEW_SHOT_PAPER.get(size, (None, None))])
+    screened_baseline = _few_shot_pixel_baseline("_validation")
     lines += _few_shot_table(
         screened, "Few-shot settings compared on a validation split (`few_shot.py "
         "--test-split validation`): the images are drawn from training images before "
         "the split, and the split (the last training images) is scored; the test set is "
         "not used. These choose settings and are not test figures.",
         ("validation accuracy, mean ± sd", "validation images", "presentations per layer",
-         "neurons"),
-        lambda size, cfg: [cfg["test_samples"], size * cfg["epochs"], cfg["n_neurons"]])
+         "neurons", "pixel 1-NN"),
+        lambda size, cfg: [cfg["test_samples"], size * cfg["epochs"], cfg["n_neurons"],
+                           screened_baseline(size)])
     readouts = _load("adaptive_conv_features_*.json")
     if readouts:
         lines += ["Linear readout of the convolution features (`benchmarks/conv_features.py`): "
@@ -342,24 +350,42 @@ def conv_section():
                   "readout. The nearest-prototype column (`--prototypes`) is the voting "
                   "layer's best case: K k-means prototypes of the L2-normalised fit "
                   "counts, each labelled by Diehl & Cook's assignment, and each test "
-                  "image answered by its nearest prototype's label.", "",
+                  "image answered by its nearest prototype's label. The 1-NN column "
+                  "(`--nearest-neighbour`) answers each test image with the label of "
+                  "its most cosine-similar fit image. Rows marked pixels (`--pixels`) "
+                  "read out the same images' pixels instead, with no network.", "",
                   "| dataset | kernels | kernel training images | features | pooled "
                   "spikes per image | fit / test images | linear readout | nearest "
-                  "prototype (K: accuracy) | time | command |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "prototype (K: accuracy) | 1-NN | time | command |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for result in readouts:
             cfg = result["config"]
+            pixels = cfg.get("features_of") == "pixels"
+            kernels = ("pixels (no network)" if pixels else
+                       f"{cfg['kernels']} of {cfg['kernel_size']} x {cfg['kernel_size']}")
+            trained = "-" if pixels else (cfg["train_samples"] or "none (random)")
+            spikes = result.get("pooled_spikes_per_image")
+            nearest = result.get("nearest_neighbour_accuracy")
             lines.append(
-                f"| {cfg['dataset']} | {cfg['kernels']} of {cfg['kernel_size']} x "
-                f"{cfg['kernel_size']} | {cfg['train_samples'] or 'none (random)'} | "
-                f"{result['features']} | {result['pooled_spikes_per_image']:.0f} | "
+                f"| {cfg['dataset']} | {kernels} | {trained} | "
+                f"{result['features']} | {'-' if spikes is None else f'{spikes:.0f}'} | "
                 f"{cfg['fit_samples']} / {cfg['eval_samples']} | "
                 f"{100 * result['linear_accuracy']:.2f}% | "
                 f"{_prototype_cell(result.get('prototype_accuracy'))} | "
+                f"{'-' if nearest is None else f'{100 * nearest:.2f}%'} | "
                 f"{_duration(result['total_seconds'])} | "
                 f"`{result['benchmark']['command']}` ({result['benchmark']['date']}) |")
         lines += ["", _machines_line(readouts), ""]
     return lines if (ablation or few or screened or readouts) else []
+
+
+def _few_shot_pixel_baseline(suffix):
+    """size -> 'mean ± sd' of few_shot.py --pixel-baseline's result file with
+    ``suffix`` ('' or '_validation'), or a dash where there is none."""
+    path = RESULTS / f"adaptive_conv_few_shot_pixel_baseline{suffix}.json"
+    accuracy = json.loads(path.read_text())["accuracy"] if path.exists() else {}
+    return lambda size: (_mean_sd_percent([100 * a for a in accuracy[str(size)]])
+                         if str(size) in accuracy else "-")
 
 
 def _prototype_cell(accuracies):

@@ -118,3 +118,34 @@ def test_prototypes_are_labelled_by_the_assignment_images(features):
     unlabelled = features.prototype_readout(counts[fit], no_labels, counts[held],
                                             labels[held], 3)
     assert unlabelled < 0.5
+
+
+def test_nearest_neighbour_readout_compares_directions_not_sizes(features):
+    """[1, 0] lies nearer [0, 1] than [100, 0] in Euclidean distance, but points the
+    way of [100, 0]: the cosine readout gives it that image's label."""
+    fit = np.array([[100.0, 0.0], [0.0, 1.0]])
+    assert features.nearest_neighbour_readout(fit, np.array([0, 1]), np.array([[1.0, 0.0]]),
+                                              np.array([0])) == 1.0
+    assert features.nearest_neighbour_readout(fit, np.array([0, 1]), np.array([[1.0, 0.0]]),
+                                              np.array([1])) == 0.0
+
+
+def test_pixel_baseline_runs_every_readout_without_a_network(features, data_dir,
+                                                              tmp_path, monkeypatch):
+    monkeypatch.setattr(features, "HERE", tmp_path)
+    result = features.main(["--pixels", "--train-samples", "0", "--fit-samples", "400",
+                            "--eval-samples", "200", "--prototypes", "20",
+                            "--nearest-neighbour", "--data-dir", str(data_dir)])
+    assert result["config"]["features_of"] == "pixels" and result["features"] == 784
+    assert "pooled_spikes_per_image" not in result and result["train_seconds"] == 0
+    # MNIST pixels: far above chance for every readout, even with 400 fit images
+    assert result["linear_accuracy"] > 0.7
+    assert result["prototype_accuracy"]["20"] > 0.5
+    assert result["nearest_neighbour_accuracy"] > 0.7
+    written = tmp_path / "results" / "adaptive_conv_features_mnist_pixels_fit400_eval200.json"
+    assert written.exists()
+
+
+def test_eval_samples_outside_the_test_set_are_refused(features, data_dir):
+    with pytest.raises(SystemExit):
+        features.main(["--pixels", "--eval-samples", "0", "--data-dir", str(data_dir)])
