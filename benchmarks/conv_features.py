@@ -37,7 +37,7 @@ Usage (the table in docs/benchmarks.md came from)::
     python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3
     python benchmarks/conv_features.py --dataset fashion-mnist --set kernel_size=3 \
         --set kernels=64
-    python benchmarks/conv_features.py --dataset mnist --fit-samples 20000 \
+    python benchmarks/conv_features.py --dataset mnist --fit-samples 50000 \
         --eval-samples 10000 --prototypes 400 1600 6400 --nearest-neighbour [--pixels]
 
 Writes ``benchmarks/results/adaptive_conv_features_<dataset>_<K>x<k>_fit<N>[_eval<M>][_random].json``
@@ -54,8 +54,8 @@ from pathlib import Path
 import numpy as np
 
 from bioplastic import evaluation
-from bioplastic.atomicfile import write_text_atomically
 from bioplastic.adaptive_conv import AdaptiveConvNetwork, initial_state, load_model
+from bioplastic.atomicfile import write_text_atomically
 from bioplastic.datasets import load_dataset
 from bioplastic.training import machine_info
 

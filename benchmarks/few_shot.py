@@ -40,6 +40,7 @@ from accuracy import main as accuracy
 from bioplastic.atomicfile import write_text_atomically
 from bioplastic.datasets import load_dataset
 from bioplastic.training import TEST_SPLITS, TRAINING_IMAGES, balanced_subset, machine_info
+from conv_features import nearest_neighbour_readout
 
 HERE = Path(__file__).resolve().parent
 
@@ -111,11 +112,9 @@ def main(argv=None):
               f"over {len(values)} seeds (paper {100 * PAPER.get(size, float('nan')):.2f}%)")
 
 
-
 def pixel_baseline(args, argv):
     """1-NN (cosine) on the pixels of each size's and seed's balanced draw: the
     images ``accuracy.py --balanced`` trains on, scored on the same split."""
-    from sklearn.neighbors import KNeighborsClassifier
     data_dir = args.data_dir or str(HERE.parent.parent / "shared" / "data")
     test_samples = 10000 if args.test_samples is None else args.test_samples
     train = load_dataset("mnist", "train", data_dir)
@@ -131,10 +130,8 @@ def pixel_baseline(args, argv):
     for size in args.sizes:
         for seed in args.seeds:
             drawn = balanced_subset(train.labels[:first], size, seed)
-            model = KNeighborsClassifier(n_neighbors=1, metric="cosine", algorithm="brute")
-            model.fit(flat(train.images[drawn]), train.labels[drawn])
-            accuracies.setdefault(str(size), []).append(float(model.score(scored_x,
-                                                                            scored_y)))
+            accuracies.setdefault(str(size), []).append(nearest_neighbour_readout(
+                flat(train.images[drawn]), train.labels[drawn], scored_x, scored_y))
     result = {"readout": "1-nearest-neighbour (cosine) on the drawn images' pixels",
               "test_split": args.test_split, "scored_images": len(scored_y),
               "seeds": list(args.seeds), "accuracy": accuracies,
