@@ -20,7 +20,7 @@ images are then drawn from the training images before the last ``--test-samples`
 ``--pixel-baseline`` runs no network: it answers each scored image with the
 label of the most cosine-similar of the same drawn training images, pixel by
 pixel (scikit-learn's 1-nearest-neighbour classifier), for every size and seed,
-and writes ``benchmarks/results/adaptive_conv_few_shot_pixel_baseline[_validation].json``;
+and writes ``benchmarks/results/adaptive_conv_pixel_baseline_few_shot[_validation].json``;
 the report sets it beside the network's few-shot table. It says what a few-shot
 figure means: how far the network gets beyond looking the images up::
 
@@ -138,7 +138,7 @@ def pixel_baseline(args, argv):
               "machine": machine_info(),
               "benchmark": {"command": "python benchmarks/few_shot.py " + " ".join(argv),
                             "date": time.strftime("%Y-%m-%d")}}
-    name = "adaptive_conv_few_shot_pixel_baseline" + (
+    name = "adaptive_conv_pixel_baseline_few_shot" + (
         "_validation" if args.test_split == "validation" else "")
     (HERE / "results").mkdir(exist_ok=True)
     write_text_atomically(HERE / "results" / f"{name}.json", json.dumps(result, indent=2))

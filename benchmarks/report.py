@@ -230,8 +230,6 @@ def _few_shot_groups(split="test"):
     """
     few = {}
     for result in _load("adaptive_conv_few_shot_*.json"):
-        if "config" not in result:  # the pixel baseline (_few_shot_pixel_baseline)
-            continue
         cfg = result["config"]
         if cfg.get("test_split", "test") != split:
             continue
@@ -382,7 +380,7 @@ def conv_section():
 def _few_shot_pixel_baseline(suffix):
     """size -> 'mean ± sd' of few_shot.py --pixel-baseline's result file with
     ``suffix`` ('' or '_validation'), or a dash where there is none."""
-    path = RESULTS / f"adaptive_conv_few_shot_pixel_baseline{suffix}.json"
+    path = RESULTS / f"adaptive_conv_pixel_baseline_few_shot{suffix}.json"
     accuracy = json.loads(path.read_text())["accuracy"] if path.exists() else {}
     return lambda size: (_mean_sd_percent([100 * a for a in accuracy[str(size)]])
                          if str(size) in accuracy else "-")

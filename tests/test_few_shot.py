@@ -42,7 +42,7 @@ def test_pixel_baseline_scores_the_networks_draws_on_the_validation_split(
             assert result["accuracy"][str(size)][position] == pytest.approx(expected)
     assert result["scored_images"] == 500 and result["test_split"] == "validation"
     written = json.loads((tmp_path / "results" /
-                          "adaptive_conv_few_shot_pixel_baseline_validation.json").read_text())
+                          "adaptive_conv_pixel_baseline_few_shot_validation.json").read_text())
     assert written["accuracy"] == result["accuracy"]
     # 30 images of real digits: well above chance
     assert min(result["accuracy"]["30"]) > 0.3
